@@ -1,0 +1,31 @@
+# The README's commands. Everything runs from .venv, which `make setup` creates.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+STUBS := $(VENV)/stubs
+
+.PHONY: setup demo test bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	# Each port's stubs in a folder of its own: both packages ship machine.pyi.
+	$(BIN)/python -m pip install --quiet --target $(STUBS)/esp32 --upgrade micropython-esp32-stubs==1.29.0.post1
+	$(BIN)/python -m pip install --quiet --target $(STUBS)/rp2 --upgrade micropython-rp2-stubs==1.29.0.post1
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/python -m host.demo
+
+test: setup
+	$(BIN)/python -m pytest -n 2
+
+bench: setup
+	@for f in tests/bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .hypothesis

@@ -1,0 +1,85 @@
+# Frames on the console UART, shared by the firmware and the host (MicroPython/CPython
+# common subset). The format is documented in firmware/PROTOCOL.md; bump VERSION on any
+# change to the framing or to a field list.
+#
+#   ~<kind>,<seq>,<ms>,<model>,<field>,...*<CRC32>\n
+#
+# CRC-32 (binascii.crc32, IEEE) of everything between "~" and "*", as 8 upper-case hex
+# digits. Fields never contain "~", "*", "," or a line break. A line longer than MAX_LINE
+# is invalid, so a reader can resynchronise at the next "~" after any damage.
+import binascii
+
+try:
+    from micropython import const
+except ImportError:
+    def const(x):
+        return x
+
+VERSION = const(1)
+MAX_LINE = const(240)
+START = b"~"
+
+# Every frame starts with the same header fields; the kind's own fields follow.
+HEADER = ("kind", "seq", "ms", "model")
+FIELDS = {
+    # device -> host
+    "B": ("proto", "fw", "board", "reset", "boot_id", "policy", "selftest"),
+    "T": ("session", "state", "tt_ms", "temp_dc", "adc", "r", "g", "b", "c", "level",
+          "heat", "out", "policy", "guard", "dropped"),
+    "S": ("state", "level", "lever", "temp_dc", "fault", "boot_id", "cmd_seq", "dropped", "fw"),
+    "E": ("session", "from", "to", "reason"),
+    "F": ("session", "code", "detail"),
+    "K": ("session", "level", "rating", "stop_ms", "stop_reason", "temp_dc", "c0", "c_stop"),
+    "R": ("cmd_seq", "result", "detail"),
+    # host -> device
+    "C": ("boot_id", "verb", "arg"),
+}
+
+
+class FrameError(ValueError):
+    pass
+
+
+def encode(kind, seq, ms, model, fields):
+    """One frame as bytes, terminator included."""
+    body = "%s,%d,%d,%s" % (kind, seq, ms, model)
+    for value in fields:
+        body += "," + str(value)
+    raw = body.encode()
+    return b"~" + raw + b"*" + (b"%08X\n" % (binascii.crc32(raw) & 0xFFFFFFFF))
+
+
+def decode(line):
+    """The fields of one frame (bytes, with or without the line break) as a list of str.
+
+    Raises FrameError naming what is wrong: length, framing, CRC, kind or field count.
+    """
+    if len(line) > MAX_LINE:
+        raise FrameError("frame longer than %d bytes" % MAX_LINE)
+    line = line.rstrip(b"\r\n")
+    star = len(line) - 9
+    if len(line) < 12 or line[0:1] != START or line[star:star + 1] != b"*":
+        raise FrameError("not a frame")
+    raw = line[1:star]
+    try:
+        crc = int(line[star + 1:], 16)
+    except ValueError:
+        raise FrameError("bad CRC digits")
+    if binascii.crc32(raw) & 0xFFFFFFFF != crc:
+        raise FrameError("CRC mismatch")
+    try:
+        fields = raw.decode().split(",")
+    except UnicodeError:
+        raise FrameError("not ASCII")
+    names = FIELDS.get(fields[0])
+    if names is None:
+        raise FrameError("unknown kind %r" % fields[0])
+    if len(fields) != len(HEADER) + len(names):
+        raise FrameError("kind %s needs %d fields, got %d"
+                         % (fields[0], len(HEADER) + len(names), len(fields)))
+    return fields
+
+
+def as_dict(fields):
+    """Name the fields of a decoded frame (host side)."""
+    return dict(zip(HEADER + FIELDS[fields[0]], fields))

@@ -1,0 +1,60 @@
+"""`toaster`: the command line. Each command lives in its own module under host/commands/."""
+
+import argparse
+import importlib
+import sys
+
+from host.errors import ToasterError
+
+# "command" or "group command" -> module. A module provides HELP, add_arguments(parser) and
+# run(args), which returns an exit status (None for 0). Command modules import their heavy
+# dependencies inside run(), so that `toaster --help` stays fast.
+COMMANDS = {
+}
+
+# One line of help per command group.
+GROUPS = {
+}
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="toaster",
+        description="Smart toaster tools: simulator, virtual device, flashing, telemetry, models.",
+    )
+    groups = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    group_parsers = {}
+    for path, module_name in COMMANDS.items():
+        words = path.split()
+        module = importlib.import_module(module_name)
+        if len(words) == 1:
+            sub = groups.add_parser(words[0], help=module.HELP, description=module.HELP)
+        else:
+            group, name = words
+            if group not in group_parsers:
+                gp = groups.add_parser(group, help=GROUPS.get(group, ""),
+                                       description=GROUPS.get(group, ""))
+                group_parsers[group] = gp.add_subparsers(dest="subcommand", metavar="SUBCOMMAND",
+                                                         required=True)
+            sub = group_parsers[group].add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(sub)
+        sub.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status = args._run(args)
+    except ToasterError as exc:
+        print("toaster: %s" % exc, file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("toaster: interrupted", file=sys.stderr)
+        return 130
+    return status or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
