@@ -23,10 +23,11 @@ START = b"~"
 HEADER = ("kind", "seq", "ms", "model")
 FIELDS = {
     # device -> host
-    "B": ("proto", "fw", "board", "reset", "boot_id", "policy", "selftest"),
+    "B": ("proto", "fw", "slot", "board", "reset", "boot_id", "policy", "selftest"),
     "T": ("session", "state", "tt_ms", "temp_dc", "adc", "r", "g", "b", "c", "level",
           "heat", "out", "policy", "guard", "dropped"),
-    "S": ("state", "level", "lever", "temp_dc", "fault", "boot_id", "cmd_seq", "dropped", "fw"),
+    "S": ("state", "level", "lever", "temp_dc", "fault", "boot_id", "cmd_seq", "dropped",
+          "overruns", "fw"),
     "E": ("session", "from", "to", "reason"),
     "F": ("session", "code", "detail"),
     "K": ("session", "level", "rating", "stop_ms", "stop_reason", "temp_dc", "c0", "c_stop"),
@@ -37,7 +38,11 @@ FIELDS = {
 
 
 class FrameError(ValueError):
-    pass
+    """What is wrong with a line: `code` is one word for error frames, str() a sentence."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
 
 
 def encode(kind, seq, ms, model, fields):
@@ -52,30 +57,31 @@ def encode(kind, seq, ms, model, fields):
 def decode(line):
     """The fields of one frame (bytes, with or without the line break) as a list of str.
 
-    Raises FrameError naming what is wrong: length, framing, CRC, kind or field count.
+    Raises FrameError naming what is wrong (code): length, framing, crc, ascii, kind or
+    fields.
     """
     if len(line) > MAX_LINE:
-        raise FrameError("frame longer than %d bytes" % MAX_LINE)
+        raise FrameError("length", "frame longer than %d bytes" % MAX_LINE)
     line = line.rstrip(b"\r\n")
     star = len(line) - 9
     if len(line) < 12 or line[0:1] != START or line[star:star + 1] != b"*":
-        raise FrameError("not a frame")
+        raise FrameError("framing", "not a frame")
     raw = line[1:star]
     try:
         crc = int(line[star + 1:], 16)
     except ValueError:
-        raise FrameError("bad CRC digits")
+        raise FrameError("crc", "bad CRC digits")
     if binascii.crc32(raw) & 0xFFFFFFFF != crc:
-        raise FrameError("CRC mismatch")
+        raise FrameError("crc", "CRC mismatch")
     try:
         fields = raw.decode().split(",")
     except UnicodeError:
-        raise FrameError("not ASCII")
+        raise FrameError("ascii", "not ASCII")
     names = FIELDS.get(fields[0])
     if names is None:
-        raise FrameError("unknown kind %r" % fields[0])
+        raise FrameError("kind", "unknown kind %r" % fields[0])
     if len(fields) != len(HEADER) + len(names):
-        raise FrameError("kind %s needs %d fields, got %d"
+        raise FrameError("fields", "kind %s needs %d fields, got %d"
                          % (fields[0], len(HEADER) + len(names), len(fields)))
     return fields
 
