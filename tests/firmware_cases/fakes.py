@@ -73,7 +73,9 @@ class Board:
 
     def read(self, s):
         s.ms = self.now
-        s.adc = self.adc if self.adc is not None else self.ntc.counts(self.temp_c)
+        # one count of noise, as a real ADC has (a flat reading is a stuck sensor)
+        s.adc = (self.adc if self.adc is not None
+                 else self.ntc.counts(self.temp_c) + self.now // 100 % 3 - 1)
         s.ref = self.ref
         s.dial = self.dial
         s.lever = self.lever
@@ -110,21 +112,34 @@ class Colour:
 
 class Console:
     def __init__(self):
-        self.frames = []     # decoded frames, as lists of str
+        # Frames as written (bytes); kinds() decodes them. Only the last T frames are
+        # kept: thousands of small long-lived objects would fragment the heap.
+        self.frames = []
+        self.ticks = []
         self.lines = []      # command lines to serve, oldest first
         self.full = False    # True: the host is not reading
 
     def write(self, data):
         if self.full:
             return False
-        self.frames.append(protocol.decode(data))
+        protocol.decode(data)  # every frame the firmware writes must be valid
+        if data.startswith(b"~T,"):
+            self.ticks.append(data)
+            if len(self.ticks) > 64:
+                self.ticks.pop(0)
+        else:
+            self.frames.append(data)
         return True
 
     def readline(self):
         return self.lines.pop(0) if self.lines else None
 
     def kinds(self, kind):
-        return [f for f in self.frames if f[0] == kind]
+        """Decoded frames of one kind, oldest first."""
+        if kind == "T":
+            return [protocol.decode(f) for f in self.ticks]
+        key = b"~" + kind.encode() + b","
+        return [protocol.decode(f) for f in self.frames if f.startswith(key)]
 
     def events(self):
         """(from, to, reason) of every E frame."""
