@@ -1,0 +1,1 @@
+"""Telemetry from the toaster: framing, recorder, session files, report, export."""
