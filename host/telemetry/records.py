@@ -1,0 +1,43 @@
+"""Frames as records: the typed dictionaries the session files hold (FORMAT.md)."""
+
+from firmware import protocol
+
+# Fields that carry numbers; every other field stays the string the device sent. Ids
+# (model, boot_id) are strings even when they happen to be all digits. "-" in a number
+# field (e.g. the cmd_seq of an unreadable command) becomes null.
+NUMBERS = frozenset((
+    "seq", "ms", "proto", "session", "tt_ms", "temp_dc", "adc", "r", "g", "b", "c",
+    "level", "heat", "out", "dropped", "lever", "cmd_seq", "overruns", "stop_ms", "c0",
+    "c_stop",
+))
+TEXT = frozenset((
+    "kind", "model", "fw", "slot", "board", "reset", "boot_id", "policy", "selftest",
+    "state", "guard", "fault", "from", "to", "reason", "code", "detail", "rating",
+    "result", "verb", "arg",
+))
+
+# Records the recorder adds itself (kind "H"): link and port events.
+HOST = "H"
+
+
+def _number(text):
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def from_frame(fields, host_t, boot_id):
+    """The record of one decoded frame, received at host time `host_t` (Unix seconds)
+    from the boot `boot_id` (None when the recorder has not seen that boot's B frame)."""
+    record = {"host_t": round(host_t, 3), "boot_id": boot_id}
+    names = protocol.HEADER + protocol.FIELDS[fields[0]]
+    for name, text in zip(names, fields):
+        record[name] = _number(text) if name in NUMBERS else text
+    return record
+
+
+def host_event(event, host_t, boot_id, model, detail=None):
+    """A record of something the recorder saw (link lost, port back, ...)."""
+    return {"host_t": round(host_t, 3), "boot_id": boot_id, "kind": HOST, "model": model,
+            "event": event, "detail": detail}
