@@ -3,13 +3,9 @@
 import select
 import sys
 
-from firmware import protocol
+from micropython import const
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):
-        return x
+from firmware import protocol
 
 _CTRL_C = const(3)
 _LF = const(10)

@@ -12,7 +12,7 @@ import binascii
 try:
     from micropython import const
 except ImportError:
-    def const(x):
+    def const(x):  # type: ignore[misc]  # micropython.const is generic
         return x
 
 VERSION = const(1)

@@ -43,7 +43,7 @@ class Thermistor:
 
     def ohms(self, counts):
         """NTC resistance for an ADC reading inside the valid band."""
-        mv = _interpolate(self.transfer, 1, 0, counts)
+        mv = interpolate(self.transfer, 1, 0, counts)
         top = self.r_fixed * (self.supply_mv - mv) / mv  # r_series + NTC || r_parallel
         par = top - self.r_series
         return par * self.r_parallel / (self.r_parallel - par)
@@ -59,10 +59,10 @@ class Thermistor:
         ntc = self.r0 * exp(self.beta * (1.0 / (celsius + _KELVIN) - self.inv_t0))
         top = self.r_series + ntc * self.r_parallel / (ntc + self.r_parallel)
         mv = self.supply_mv * self.r_fixed / (top + self.r_fixed)
-        return int(round(_interpolate(self.transfer, 0, 1, mv)))
+        return int(round(interpolate(self.transfer, 0, 1, mv)))
 
 
-def _interpolate(table, x, y, value):
+def interpolate(table, x, y, value):
     """Piecewise-linear y(value) over the table's x column (rising; flat stretches, like the
     ADC's dead zone, are passed over), clamped at both ends."""
     if value <= table[0][x]:

@@ -1,0 +1,103 @@
+# Boot: heater off before anything else, then who we are (slot, version, reset cause),
+# the self-tests, the policy, and the loop. /main.py (firmware/boot/main.py) calls main().
+import binascii
+import gc
+import json
+import os
+
+from micropython import const
+
+from firmware import boards, protocol, selftest
+from firmware.commands import Commands
+from firmware.console import Console
+from firmware.guard import Guard
+from firmware.loop import FLAG_TOASTING, Loop
+from firmware.policy import Fallback
+from firmware.tcs34725 import TCS34725
+from firmware.telemetry import Telemetry
+from firmware.thermistor import Thermistor
+
+# Self-test failures that leave the toaster in the safe state for good.
+_FATAL = ("manifest", "firmware", "outputs")
+# Colour sensor: 24 x 2.4 ms = 57.6 ms of integration, a fresh reading every 100 ms tick.
+_COLOUR_CYCLES = const(24)
+_COLOUR_GAIN = const(16)
+
+
+def slot_dir():
+    """The folder this firmware runs from: the one holding firmware/ and board.json."""
+    import firmware
+    parts = firmware.__file__.rsplit("/", 2)
+    return parts[0] if len(parts) == 3 else "."
+
+
+def main():
+    slot = slot_dir()
+    try:
+        with open(slot + "/board.json") as f:
+            config = json.load(f)
+    except (OSError, ValueError) as exc:
+        # Nothing is driven without a pin map; the heater enable has a hardware pull-down.
+        raise SystemExit("firmware: cannot read %s/board.json: %s" % (slot, exc))
+    board = boards.load(config)  # drives the heater enable low first
+    try:
+        loop = boot(slot, config, board)
+        gc.collect()
+        loop.run()
+    finally:
+        try:
+            board.safe()
+        except Exception:
+            pass
+
+
+def boot(slot, config, board):
+    cause = board.reset_cause()
+    flag = board.flag()
+    telemetry = Telemetry(Console())
+    version, failures = selftest.files(slot)
+    failures += selftest.outputs(board)
+    ntc = Thermistor.from_config(config["ntc"])
+    guard = Guard(ntc, config["ref"]["counts"], config["ref"]["tolerance"])
+    colour = TCS34725(board.i2c)
+    try:
+        colour.setup(_COLOUR_CYCLES, _COLOUR_GAIN)
+    except (OSError, ValueError):
+        failures.append("colour")
+        colour = None
+    model, model_problem = _model(slot, failures, cause, flag)
+    boot_id = binascii.hexlify(os.urandom(4)).decode()
+    telemetry.model = getattr(model, "id", "-") if model is not None else "-"
+    loop = Loop(board, ntc, guard, Fallback(), model, colour, telemetry, Commands(boot_id),
+                (config["dial"]["counts"], config["dial"]["tolerance"]), version)
+    telemetry.send("B", board.ticks_ms(), (
+        protocol.VERSION, version, slot.rsplit("/", 1)[-1], board.name, cause, boot_id,
+        model.name if model is not None else "fallback", "+".join(failures) or "ok"))
+    if model_problem is not None:
+        telemetry.send("F", board.ticks_ms(), (0, "model", model_problem))
+    fatal = [f for f in failures if f in _FATAL]
+    loop.boot(flag, cause, "selftest" if fatal else None)
+    return loop
+
+
+def _model(slot, failures, cause, flag):
+    """(policy, problem): the model policy of the slot's model/ folder, or None with the
+    reason the fallback toasts instead (None when the slot simply has no model)."""
+    folder = slot + "/model"
+    try:
+        os.stat(folder + "/model.json")
+    except OSError:
+        return None, None
+    if "model" in failures or "colour" in failures:
+        return None, "selftest"
+    if flag & FLAG_TOASTING or cause == "WDT":
+        # The last toast ended in a reset: the model may be what hung. Fallback until
+        # the next clean boot.
+        failures.append("model_off")
+        return None, "after_reset"
+    try:
+        from firmware import model_policy
+        return model_policy.load(folder), None
+    except Exception as exc:
+        failures.append("model")
+        return None, "load_" + type(exc).__name__

@@ -1,0 +1,5 @@
+import sys
+
+from hardware.boards import main
+
+sys.exit(main())
