@@ -82,26 +82,26 @@ class Recorder:
     def _frame(self, fields, line):
         kind = fields[0]
         seq = int(fields[1])
-        ms = int(fields[2])
         now = self._now
         if kind == "B":
             self._new_boot(fields[_BOOT_ID])
             self.count["missing"] += seq  # frames of this boot sent before its B frame
-        elif self._seq is not None and seq != self._seq + 1:
+        elif self._seq is None:
+            self._new_boot(self._unknown_boot(now))  # joined a device already running
+        elif seq != self._seq + 1:
             if seq > self._seq:
                 self.count["missing"] += seq - self._seq - 1
-            elif self._recent[seq % _RECENT] == (seq, ms):
-                self.count["repeated"] += 1  # the same frame again: keep the first
+            elif self._recent[seq % _RECENT] == line:
+                self.count["repeated"] += 1  # the very same frame again: keep the first
                 return
             else:
                 # Numbers start again without a B frame: the device reset and its boot
                 # frame was lost. The frames are good; they belong to a boot we can't name.
                 self.count["unannounced_boots"] += 1
-                self._new_boot("unknown-" + time.strftime("%Y%m%dT%H%M%S",
-                                                          time.localtime(now)))
+                self._new_boot(self._unknown_boot(now))
                 self.count["missing"] += seq
         self._seq = seq
-        self._recent[seq % _RECENT] = (seq, ms)
+        self._recent[seq % _RECENT] = line
         self.model = fields[3]
         if self._link is False:
             self._event("link_back", "after %.1f s" % (now - self._last_frame))
@@ -116,6 +116,13 @@ class Recorder:
         self.count["boots"] += 1
         self.boot_id = boot_id
         self._recent = [None] * _RECENT
+
+    @staticmethod
+    def _unknown_boot(now):
+        """A name for a boot whose B frame the recorder did not see: its first frame's
+        host time, to the millisecond."""
+        return "unknown-%s%03d" % (time.strftime("%Y%m%dT%H%M%S", time.localtime(now)),
+                                   int(now * 1000) % 1000)
 
     def _event(self, event, detail):
         self.files.write(records.host_event(event, self._now, self.boot_id, self.model,
