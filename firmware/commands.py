@@ -29,7 +29,7 @@ class Commands:
             raise CommandError("-", exc.code)
         if f[0] != "C":
             raise CommandError("-", "kind")
-        if not (f[1].isdigit() and len(f[1]) <= 10):
+        if len(f[1]) > 10:
             raise CommandError("-", "seq")
         seq = int(f[1])
         if f[4] != self.boot_id:

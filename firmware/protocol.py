@@ -18,6 +18,7 @@ except ImportError:
 VERSION = const(1)
 MAX_LINE = const(240)
 START = b"~"
+_HEX = b"0123456789ABCDEF"
 
 # Every frame starts with the same header fields; the kind's own fields follow.
 HEADER = ("kind", "seq", "ms", "model")
@@ -67,11 +68,11 @@ def decode(line):
     if len(line) < 12 or line[0:1] != START or line[star:star + 1] != b"*":
         raise FrameError("framing", "not a frame")
     raw = line[1:star]
-    try:
-        crc = int(line[star + 1:], 16)
-    except ValueError:
-        raise FrameError("crc", "bad CRC digits")
-    if binascii.crc32(raw) & 0xFFFFFFFF != crc:
+    digits = line[star + 1:]
+    for c in digits:  # int() alone would take " 1A" or "+1A": a damaged frame could pass
+        if c not in _HEX:
+            raise FrameError("crc", "bad CRC digits")
+    if binascii.crc32(raw) & 0xFFFFFFFF != int(digits, 16):
         raise FrameError("crc", "CRC mismatch")
     try:
         fields = raw.decode().split(",")
@@ -83,6 +84,8 @@ def decode(line):
     if len(fields) != len(HEADER) + len(names):
         raise FrameError("fields", "kind %s needs %d fields, got %d"
                          % (fields[0], len(HEADER) + len(names), len(fields)))
+    if not (fields[1].isdigit() and fields[2].isdigit()):
+        raise FrameError("fields", "seq and ms must be unsigned decimal integers")
     return fields
 
 

@@ -1,5 +1,6 @@
 """The frame codec is one module, run on both CPython and MicroPython."""
 
+import binascii
 import json
 
 from firmware import protocol
@@ -9,6 +10,10 @@ CASES = [
     ("E", 7, 12345, "ab12cd34", ("3", "idle", "toasting", "lever_down")),
     ("R", 0, 0, "-", (1, "err", "range")),
 ]
+
+
+def _framed(body):
+    return b"~" + body + b"*" + b"%08X\n" % (binascii.crc32(body) & 0xFFFFFFFF)
 
 
 def test_round_trip_on_cpython():
@@ -37,6 +42,9 @@ def test_damage_is_named():
         (b"~" + b"x" * 300 + b"\n", "longer than"),
         (protocol.encode("E", 1, 1, "-", ("only-one",)), "needs 8 fields"),
         (protocol.encode("Q", 1, 1, "-", ()), "unknown kind"),
+        # int(" 0241B11", 16) is valid Python: a bit flip 0x30 -> 0x20 must not pass
+        (line[:-9] + b" " + line[-8:], "bad CRC digits"),
+        (_framed(b"E,+7,12345,-,3,idle,toasting,lever"), "unsigned decimal"),
     ]:
         try:
             protocol.decode(bad)
