@@ -67,8 +67,11 @@ class Board:
     def _call(self, line):
         """Send one request line; its reply, or SimError on ERR. Ends the process when
         the simulator has gone (the board without its hardware is no board)."""
-        self._sock.write(line.encode() + b"\n")
-        reply = self._sock.readline()
+        try:
+            self._sock.write(line.encode() + b"\n")
+            reply = self._sock.readline()
+        except OSError:
+            reply = b""
         if not reply:
             sys.exit("sim board: the simulator closed the connection")
         reply = reply.decode().rstrip()
