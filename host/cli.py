@@ -10,10 +10,14 @@ from host.errors import ToasterError
 # run(args), which returns an exit status (None for 0). Command modules import their heavy
 # dependencies inside run(), so that `toaster --help` stays fast.
 COMMANDS = {
+    "telemetry record": "host.commands.telemetry_record",
+    "telemetry report": "host.commands.telemetry_report",
+    "telemetry export": "host.commands.telemetry_export",
 }
 
 # One line of help per command group.
 GROUPS = {
+    "telemetry": "record, summarise and export the toaster's serial telemetry",
 }
 
 

@@ -36,6 +36,25 @@ def feedback(seq, ms, session, rating, model="m1"):
                                                  2100, 900, 500))
 
 
+def toast_life(boot_id="a1b2c3d4", first_seq=0, session=1, model="m1", end="done",
+               reason="policy", rating="dark"):
+    """A device's boot, idle ticks, a toast, the return to idle and late feedback."""
+    seq = iter(range(first_seq, first_seq + 100))
+    s, m = session, model
+    frames = [boot(boot_id, next(seq), model=m),
+              tick(next(seq), 500, session=s - 1, state="idle", model=m),
+              event(next(seq), 600, s, "idle", "toasting", "lever", model=m)]
+    frames += [tick(next(seq), 700 + 100 * i, session=s, tt_ms=100 * i, model=m,
+                    temp_dc=1500 + 100 * i) for i in range(3)]
+    frames += [event(next(seq), 1000, s, "toasting", end, reason, model=m),
+               tick(next(seq), 1100, session=s, state=end, model=m),
+               event(next(seq), 1200, s, end, "idle", "lever_up", model=m),
+               tick(next(seq), 1500, session=s, state="idle", model=m)]
+    if rating:
+        frames.append(feedback(next(seq), 9000, s, rating, model=m))
+    return frames
+
+
 def stream(n, model="m1"):
     """n tick frames with consecutive sequence numbers, as one byte string."""
     return b"".join(tick(i, i * 100, model=model) for i in range(n))

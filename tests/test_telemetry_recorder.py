@@ -22,29 +22,13 @@ class Clock:
         return self.t
 
 
-def toast_life(boot_id="a1b2c3d4", first_seq=0, session=1):
-    """A device's boot, idle ticks, a toast, the return to idle and late feedback."""
-    seq = iter(range(first_seq, first_seq + 100))
-    s = session
-    frames = [tf.boot(boot_id, next(seq)),
-              tf.tick(next(seq), 500, session=s - 1, state="idle"),
-              tf.event(next(seq), 600, s, "idle", "toasting", "lever")]
-    frames += [tf.tick(next(seq), 700 + 100 * i, session=s, tt_ms=100 * i) for i in range(3)]
-    frames += [tf.event(next(seq), 1000, s, "toasting", "done", "policy"),
-               tf.tick(next(seq), 1100, session=s, state="done"),
-               tf.event(next(seq), 1200, s, "done", "idle", "lever_up"),
-               tf.tick(next(seq), 1500, session=s, state="idle"),
-               tf.feedback(next(seq), 9000, s, "dark")]
-    return frames
-
-
 def lines(path):
     return [json.loads(line) for line in open(path)]
 
 
 def test_a_toast_gets_its_own_file_and_everything_else_the_device_log(tmp_path):
     rec = Recorder(tmp_path, clock=Clock())
-    for frame in toast_life():
+    for frame in tf.toast_life():
         rec.feed(frame)
     # Written and flushed as they came, before the recorder closes.
     toast = lines(tmp_path / "session-a1b2c3d4-001.jsonl")
@@ -54,10 +38,10 @@ def test_a_toast_gets_its_own_file_and_everything_else_the_device_log(tmp_path):
     assert [(r["kind"], r.get("state")) for r in device] == [
         ("B", None), ("T", "idle"), ("T", "idle")]
     assert all(r["boot_id"] == "a1b2c3d4" and r["model"] == "m1" for r in toast + device)
-    assert toast[1]["temp_dc"] == 1800 and toast[1]["state"] == "toasting"
+    assert toast[1]["temp_dc"] == 1500 and toast[1]["state"] == "toasting"
     assert toast[-1]["rating"] == "dark"
     assert rec.summary()["missing"] == 0 and rec.summary()["frames"] == 11
-    assert open(rec.raw_path, "rb").read() == b"".join(toast_life())
+    assert open(rec.raw_path, "rb").read() == b"".join(tf.toast_life())
 
 
 def test_ids_stay_text_and_numbers_become_numbers(tmp_path):
@@ -72,7 +56,7 @@ def test_ids_stay_text_and_numbers_become_numbers(tmp_path):
 
 def test_gaps_repeats_and_resets_are_counted_and_good_frames_kept(tmp_path):
     rec = Recorder(tmp_path, clock=Clock())
-    life = toast_life()
+    life = tf.toast_life()
     for frame in life[:4] + life[6:8] + [life[7]] + life[8:]:  # 2 lost, 1 repeated
         rec.feed(frame)
     # The device resets and its boot frame is lost: numbers start again.
@@ -92,7 +76,7 @@ def test_gaps_repeats_and_resets_are_counted_and_good_frames_kept(tmp_path):
 def test_link_loss_is_flagged_after_a_quiet_second(tmp_path):
     clock = Clock()
     rec = Recorder(tmp_path, clock=clock)
-    life = toast_life()
+    life = tf.toast_life()
     for frame in life[:5]:
         rec.feed(frame)
     clock.t += 0.9
@@ -112,7 +96,7 @@ def test_link_loss_is_flagged_after_a_quiet_second(tmp_path):
 
 def test_a_damaged_last_line_costs_only_itself(tmp_path):
     rec = Recorder(tmp_path, clock=Clock())
-    for frame in toast_life():
+    for frame in tf.toast_life():
         rec.feed(frame)
     rec.close()
     path = tmp_path / "session-a1b2c3d4-001.jsonl"
@@ -124,7 +108,7 @@ def test_a_damaged_last_line_costs_only_itself(tmp_path):
 
 def test_a_raw_stream_can_be_read_again(tmp_path):
     rec = Recorder(tmp_path / "live", clock=Clock())
-    data = b"noise\n" + b"".join(toast_life())
+    data = b"noise\n" + b"".join(tf.toast_life())
     rec.feed(data)
     rec.close()
     again = record_file(rec.raw_path, tmp_path / "again")
@@ -182,7 +166,7 @@ def test_recording_survives_a_cable_pull(tmp_path):
     cable = Cable(tmp_path / "ttyTOASTER")
     stop = threading.Event()
     thread, result = _recording(cable, tmp_path / "rec", stop)
-    life = toast_life()
+    life = tf.toast_life()
     time.sleep(0.3)
     for frame in life[:5]:
         cable.send(frame)

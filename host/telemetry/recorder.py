@@ -24,14 +24,16 @@ class Recorder:
     """Checks frames (CRC through the framing layer, sequence numbers, boots, link) and
     writes them. `clock` gives host time in seconds; tests pass their own."""
 
-    def __init__(self, folder, clock=time.time, source=None):
+    def __init__(self, folder, clock=time.time, source=None, keep_raw=True):
         self.folder = Path(folder)
         self.files = SessionFiles(self.folder)
         self.clock = clock
         self.source = source
-        stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(clock()))
-        self.raw_path = self.folder / ("raw-%s.bin" % stamp)
-        self.raw = open(self.raw_path, "ab")
+        self.raw_path = self.raw = None
+        if keep_raw:
+            stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(clock()))
+            self.raw_path = self.folder / ("raw-%s.bin" % stamp)
+            self.raw = open(self.raw_path, "ab")
         self.reader = FrameReader()
         self.reader.handle_frame = self._frame
         self.count = Counter()    # missing, repeated, boots, unannounced_boots, ...
@@ -49,8 +51,9 @@ class Recorder:
     def feed(self, data):
         """Bytes from the device, in order."""
         self._now = self.clock()
-        self.raw.write(data)
-        self.raw.flush()
+        if self.raw is not None:
+            self.raw.write(data)
+            self.raw.flush()
         self.reader.data_received(data)
 
     def poll(self):
@@ -75,7 +78,8 @@ class Recorder:
     def close(self):
         self.reader.flush()
         self.files.close()
-        self.raw.close()
+        if self.raw is not None:
+            self.raw.close()
 
     # -- checks --------------------------------------------------------------------------
 
@@ -160,7 +164,7 @@ class Recorder:
             "link_lost": self.count["link_lost"],
             "port_lost": self.count["port_lost"],
             "sessions": [str(p) for p in self.files.sessions],
-            "raw": str(self.raw_path),
+            "raw": str(self.raw_path) if self.raw_path else None,
         }
 
 
@@ -173,12 +177,20 @@ def open_port(port, baudrate=115200):
 
 def record_port(port, folder, baudrate=115200, stop=None, on_status=None,
                 status_every=0.25):
-    """Record from `port` into `folder` until stop() is true (or KeyboardInterrupt).
-    Survives the port going away: waits for it and carries on. Returns the Recorder,
-    closed."""
-    from host.link import LinkError
-    recorder = Recorder(folder, source=port)
+    """Record from `port` into `folder` until stop() is true or Ctrl-C (the usual way to
+    end). Survives the port going away: waits for it and carries on. Returns the
+    Recorder, closed."""
     ser = open_port(port, baudrate)  # a port that is not there at the start is a mistake
+    recorder = Recorder(folder, source=port)
+    try:
+        _loop(port, baudrate, ser, recorder, stop, on_status, status_every)
+    except KeyboardInterrupt:
+        pass
+    return recorder
+
+
+def _loop(port, baudrate, ser, recorder, stop, on_status, status_every):
+    from host.link import LinkError
     next_status = 0.0
     try:
         while not (stop and stop()):
@@ -207,12 +219,14 @@ def record_port(port, folder, baudrate=115200, stop=None, on_status=None,
         if ser is not None:
             ser.close()
         recorder.close()
-    return recorder
 
 
 def record_file(path, folder):
-    """Re-read a raw stream saved earlier (a raw-*.bin) into session files."""
-    recorder = Recorder(folder, source=str(path))
+    """Re-read a raw stream saved earlier (a raw-*.bin) into session files. Host times
+    are those of the replay, not of the original recording."""
+    if not Path(path).is_file():
+        raise ToasterError("no such file: %s" % path)
+    recorder = Recorder(folder, source=str(path), keep_raw=False)
     try:
         with open(path, "rb") as f:
             while True:

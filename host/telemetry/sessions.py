@@ -24,9 +24,10 @@ class SessionFiles:
     crash loses at most the record being written.
 
     A toast's file opens at the frame that says it started (E to "toasting"; or the first
-    tick of a toast already running when the recorder joined) and takes every frame of
-    that session until the toaster is idle again. Feedback (K) that comes later is
-    appended to it. A new boot ends any toast in progress.
+    tick of a toast already running when the recorder joined) and takes every record
+    until the toaster is idle again (E to "idle"): ticks, events, faults, command
+    replies, the recorder's own events. Feedback (K) that comes later is appended to it.
+    A new boot ends any toast in progress.
     """
 
     def __init__(self, folder):
@@ -42,23 +43,19 @@ class SessionFiles:
         if kind == "B":
             self._end_toast()
         key = (record["boot_id"], record.get("session"))
-        if kind == "K":
-            if key == self._toast:
-                return self._put(self._toast_file, record)
+        if kind == "K" and key != self._toast:
             with self._open(key) as f:  # feedback for a toast already over
                 return self._put(f, record)
-        starts = (kind == "E" and record["to"] == "toasting"
-                  or kind == "T" and record["state"] == "toasting")
-        if starts and key != self._toast and key[1]:
+        if (kind == "E" and record["to"] == "toasting" or kind == "T"
+                and record["state"] == "toasting") and key != self._toast and key[1]:
             self._end_toast()
             self._toast = key
             self._toast_file = self._open(key)
-        if key == self._toast or kind == "H" and self._toast is not None:
-            self._put(self._toast_file, record)
-            if kind == "E" and record["to"] == "idle":
-                self._end_toast()
-        else:
-            self._put(self._device, record)
+        if self._toast is None:
+            return self._put(self._device, record)
+        self._put(self._toast_file, record)
+        if kind == "E" and record["to"] == "idle":
+            self._end_toast()
 
     def close(self):
         self._end_toast()

@@ -1,0 +1,144 @@
+"""`toaster telemetry report`: a summary per session, totals per model id, and a plot of a
+toast (temperature, colour, heater, guard and stop on one time axis)."""
+
+import time
+from collections import Counter, defaultdict
+
+from host.telemetry.summary import elapsed_s, start_ms, summarise
+
+CUTOFF_C = 250  # the guard's over-temperature cutoff (ARCHITECTURE.md)
+
+
+def _f(value, fmt):
+    return "-" if value is None else fmt % value
+
+
+def session_lines(summaries):
+    header = ("%-22s %-10s %-9s %2s %7s %-10s %-14s %6s %6s %7s %-6s %s"
+              % ("session", "model", "policy", "L", "time s", "end", "stop reason",
+                 "max C", "end C", "darker", "rating", "notes"))
+    out = [header]
+    for s in summaries:
+        notes = []
+        if s["faults"]:
+            notes.append("faults: " + s["faults"])
+        if s["guard_ticks"]:
+            notes.append("guard active %d ticks" % s["guard_ticks"])
+        if s["missing"]:
+            notes.append("%d frames missing" % s["missing"])
+        if s["link_lost"]:
+            notes.append("link lost %dx" % s["link_lost"])
+        if not s["complete"]:
+            notes.append("incomplete")
+        out.append("%-22s %-10s %-9s %2s %7s %-10s %-14s %6s %6s %7s %-6s %s" % (
+            "%s/%s" % (s["boot_id"], s["session"]), s["model"] or "-", s["policy"] or "-",
+            _f(s["level"], "%d"), _f(s["duration_s"], "%.1f"), s["end_state"] or "-",
+            s["stop_reason"] or "-", _f(s["temp_max_c"], "%.1f"),
+            _f(s["temp_end_c"], "%.1f"), _f(None if s["colour_change"] is None else 100 * s["colour_change"], "%.0f%%"),
+            s["rating"] or "-", "; ".join(notes)))
+    return out
+
+
+def model_lines(summaries):
+    """Per model id: toasts, how they ended, feedback, guard interventions per 1,000."""
+    by_model = defaultdict(list)
+    for s in summaries:
+        by_model[s["model"] or "-"].append(s)
+    out = ["%-10s %6s %6s %9s %6s %7s  %-24s %s" % (
+        "model", "toasts", "done", "cancelled", "fault", "guard/k", "feedback l/r/d (rated)",
+        "stop reasons")]
+    for model, group in sorted(by_model.items()):
+        ends = Counter(s["end_state"] for s in group)
+        ratings = Counter(s["rating"] for s in group if s["rating"])
+        rated = sum(ratings.values())
+        guarded = sum(1 for s in group if s["guard_ticks"] or s["faults"])
+        reasons = Counter(s["stop_reason"] for s in group if s["stop_reason"])
+        out.append("%-10s %6d %6d %9d %6d %7.0f  %-24s %s" % (
+            model, len(group), ends["done"], ends["cancelled"], ends["fault"],
+            1000 * guarded / len(group),
+            "%d/%d/%d (%d%%)" % (ratings["light"], ratings["right"], ratings["dark"],
+                                 100 * rated / len(group)),
+            ", ".join("%s %d" % kv for kv in reasons.most_common())))
+    return out
+
+
+def text(sessions):
+    """The report as lines of text."""
+    summaries = [summarise(s) for s in sessions]
+    damaged = sum(s.damaged for s in sessions)
+    first = min((s["start_host_t"] for s in summaries if s["start_host_t"]), default=None)
+    out = ["%d session%s%s" % (len(sessions), "" if len(sessions) == 1 else "s",
+                                ", from %s" % time.strftime("%Y-%m-%d %H:%M",
+                                                            time.localtime(first))
+                                if first else "")]
+    if damaged:
+        out.append("%d unreadable line%s skipped" % (damaged, "" if damaged == 1 else "s"))
+    out += [""] + session_lines(summaries) + [""] + model_lines(summaries)
+    return out
+
+
+def plot(session, path):
+    """One toast on one time axis: chamber temperature, colour, heater commanded and
+    sensed, guard verdicts, faults and the stop, saved as an image at `path`."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    s = summarise(session)
+    t0 = start_ms(session.records)
+    ticks = [r for r in session.records if r["kind"] == "T"]
+    t = [elapsed_s(r["ms"], t0) for r in ticks]
+    fig, (ax_temp, ax_col, ax_heat) = plt.subplots(
+        3, 1, sharex=True, figsize=(10, 7), gridspec_kw={"height_ratios": [3, 2, 1]})
+    fig.suptitle("toast %s/%s  model %s  policy %s  level %s  ->  %s (%s)%s" % (
+        s["boot_id"], s["session"], s["model"], s["policy"], s["level"],
+        s["end_state"] or "unfinished", s["stop_reason"] or "-",
+        "  rated %s" % s["rating"] if s["rating"] else ""), fontsize=10)
+
+    ax_temp.plot(t, [r["temp_dc"] / 10 if r["temp_dc"] is not None else float("nan")
+                     for r in ticks], color="tab:red", label="chamber")
+    ax_temp.axhline(CUTOFF_C, color="tab:red", linestyle=":", linewidth=1,
+                    label="cutoff %d C" % CUTOFF_C)
+    ax_temp.set_ylabel("temperature C")
+
+    c0 = next((r["c"] for r in ticks if r["c"]), None)
+    for key, colour in (("c", "black"), ("r", "tab:red"), ("g", "tab:green"),
+                        ("b", "tab:blue")):
+        base = next((r[key] for r in ticks if r[key]), None)
+        if base:
+            ax_col.plot(t, [100 * r[key] / base if r[key] is not None else float("nan")
+                            for r in ticks], color=colour, linewidth=1.5 if key == "c" else 0.8,
+                        label={"c": "clear"}.get(key, key))
+    ax_col.set_ylabel("colour, %% of start%s" % ("" if c0 else " (no data)"))
+
+    ax_heat.step(t, [r["heat"] for r in ticks], where="post", color="tab:orange",
+                 label="commanded")
+    ax_heat.step(t, [r["out"] for r in ticks], where="post", color="tab:brown",
+                 linestyle="--", label="sensed")
+    ax_heat.set_ylabel("heater")
+    ax_heat.set_yticks([0, 1], ["off", "on"])
+    ax_heat.set_xlabel("time since the toast started, s")
+
+    # Guard verdicts other than ok, faults, state changes and the stop on every panel.
+    guard = [(x, r["guard"]) for x, r in zip(t, ticks) if r["guard"] != "ok"]
+    marks = [(elapsed_s(r["ms"], t0), "fault: " + r["code"], "tab:purple")
+             for r in session.records if r["kind"] == "F"]
+    marks += [(elapsed_s(r["ms"], t0), "%s (%s)" % (r["to"], r["reason"]), "tab:gray")
+              for r in session.records if r["kind"] == "E"]
+    for ax in (ax_temp, ax_col, ax_heat):
+        for x, _, colour in marks:
+            ax.axvline(x, color=colour, linewidth=1, alpha=0.7)
+        if guard:
+            ax.axvspan(min(x for x, _ in guard), max(x for x, _ in guard),
+                       color="tab:purple", alpha=0.08)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", fontsize=7)
+    top = ax_temp.get_ylim()[1]
+    for x, label, colour in marks:
+        ax_temp.text(x, top, " " + label, rotation=90, va="top", fontsize=7, color=colour)
+    if guard:
+        ax_temp.text(guard[0][0], ax_temp.get_ylim()[0], " guard: %s" % guard[0][1],
+                     fontsize=7, color="tab:purple", va="bottom")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
