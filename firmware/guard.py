@@ -73,7 +73,7 @@ class Guard:
         return None
 
     def _sensors(self, s):
-        dt = s.dt_ms
+        """The first problem the sample shows, or None; keeps the histories up to date."""
         first, self._first = self._first, False
         code = self.ntc.fault(s.adc)
         if code is None and not self.ref_lo <= s.ref <= self.ref_hi:
@@ -81,41 +81,56 @@ class Guard:
         if code is not None:
             self._first = True  # the temperature history means nothing across an ADC fault
             return code
-        t = s.temp_dc
-        last, self._last_dc = self._last_dc, t
-        last_adc, self._last_adc = self._last_adc, s.adc
+        t, last, last_adc = s.temp_dc, self._last_dc, self._last_adc
+        self._last_dc, self._last_adc = t, s.adc
         if t >= CUTOFF_DC:
             return "overtemp"
         if not first and abs(t - last) > JUMP_DC:
             return "temp_jump"
-        # R5: the heater current must follow the command (the carriage switch cuts it
-        # when the lever is up, so only a commanded-on heater with the lever down counts).
+        code = self._current(s)
+        if code is not None:
+            return code
+        if s.heat:
+            return self._heating(s, t, last if not first else t, last_adc)
+        return self._cooling(s, t)
+
+    def _current(self, s):
+        # R5: the heater current must follow the command. The carriage switch cuts it
+        # when the lever is up, so only a commanded-on heater with the lever down counts.
         self._on = self._on + 1 if s.heat and s.lever and not s.heat_sense else 0
         self._welded = self._welded + 1 if s.heat_sense and not s.heat else 0
         if self._welded >= SENSE_TICKS:
             return "relay_welded"
         if self._on >= SENSE_TICKS:
             return "no_current"
-        if s.heat:
-            if self._off_ms >= 0:  # heating began during this period
-                self._rise_dc = t if first else last
-                self._rise_ms = self._stuck_ms = 0
-            self._off_ms = -1
-            self._rise_ms += dt
-            if t >= self._rise_dc + RISE_DC or t >= RISE_BELOW_DC:
-                self._rise_dc, self._rise_ms = t, 0
-            elif self._rise_ms >= RISE_MS:
-                return "no_rise"
-            self._stuck_ms = self._stuck_ms + dt if s.adc == last_adc else 0
-            if self._stuck_ms >= STUCK_MS:
-                return "ntc_stuck"
-            return None
-        self._off_ms = dt if self._off_ms < 0 else self._off_ms + dt
+        return None
+
+    def _heating(self, s, t, before, last_adc):
+        # R14: gain RISE_DC within RISE_MS of heating while the chamber is cool enough for
+        # a detached sensor to be told from a hot one; R15: a reading that does not move.
+        if self._off_ms >= 0:  # heating began during this period: a new window
+            self._rise_dc = before
+            self._rise_ms = self._stuck_ms = 0
+        self._off_ms = -1
+        self._rise_ms += s.dt_ms
+        if t >= self._rise_dc + RISE_DC or t >= RISE_BELOW_DC:
+            self._rise_dc, self._rise_ms = t, 0
+        elif self._rise_ms >= RISE_MS:
+            return "no_rise"
+        self._stuck_ms = self._stuck_ms + s.dt_ms if s.adc == last_adc else 0
+        if self._stuck_ms >= STUCK_MS:
+            return "ntc_stuck"
+        return None
+
+    def _cooling(self, s, t):
+        # Heater off: once the chamber has settled, a rise of OFF_RISE_DC above the lowest
+        # reading of the last 30-60 s means something is heating it.
+        self._off_ms = s.dt_ms if self._off_ms < 0 else self._off_ms + s.dt_ms
         if self._off_ms < OFF_SETTLE_MS:
             self._min_prev = self._min_now = t
             self._win_ms = 0
             return None
-        self._win_ms += dt
+        self._win_ms += s.dt_ms
         if self._win_ms >= OFF_WINDOW_MS:
             self._min_prev, self._min_now, self._win_ms = self._min_now, t, 0
         self._min_now = min(self._min_now, t)
