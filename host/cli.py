@@ -10,6 +10,7 @@ from host.errors import ToasterError
 # run(args), which returns an exit status (None for 0). Command modules import their heavy
 # dependencies inside run(), so that `toaster --help` stays fast.
 COMMANDS = {
+    "devices": "host.commands.devices",
     "telemetry record": "host.commands.telemetry_record",
     "telemetry report": "host.commands.telemetry_report",
     "telemetry export": "host.commands.telemetry_export",

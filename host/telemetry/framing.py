@@ -90,3 +90,25 @@ class FrameReader(serial.threaded.Protocol):
     def _error(self, code, line):
         self.errors[code] += 1
         self.handle_error(code, line)
+
+
+def listen(ser, seconds, until=None):
+    """Frames heard on an open pyserial port for up to `seconds`, as dicts of their
+    fields (protocol.as_dict); stops early at the first frame for which until(frame) is
+    true. Damage and noise are skipped."""
+    import time
+    heard = []
+    reader = FrameReader()
+    reader.handle_frame = lambda fields, line: heard.append(protocol.as_dict(fields))
+    end = time.monotonic() + seconds
+    timeout, ser.timeout = ser.timeout, 0.05
+    try:
+        while time.monotonic() < end:
+            data = ser.read(ser.in_waiting or 1)
+            if data:
+                reader.data_received(data)
+                if until is not None and any(until(f) for f in heard):
+                    break
+    finally:
+        ser.timeout = timeout
+    return heard
