@@ -1,0 +1,660 @@
+"""The virtual device: the toaster simulator, the firmware on the MicroPython unix port, and
+the console between them and the host.
+
+    with VirtualDevice(fs) as dev:                  # console on pipes: frames for Python
+        boot = dev.expect("B")
+        dev.control("LEVER 1")                      # the simulator's control role
+        frames = dev.until(lambda f: f["kind"] == "E" and f["to"] == "done")
+
+    with VirtualDevice(fs, console="pty") as dev:   # a serial port for tools
+        print(dev.port)                             # mpremote connect <port> resume ...
+
+Like a board, the device has its own filesystem (a folder: main.py, slots, see
+firmware/boot/README.md); MicroPython runs with that folder as its working directory and
+imports nothing from anywhere else. When the firmware process ends or the simulator resets
+the MCU (watchdog, machine.reset()), the process is started again, as the chip would
+reboot, and the simulator knows the cause for the next boot frame. The console stays open
+across restarts, as behind a USB-UART bridge; its buffers are bounded, so a host that
+stops reading makes the firmware drop frames (it never blocks on the console).
+"""
+
+import collections
+import errno
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import tempfile
+import termios
+import threading
+import time
+import tty
+from pathlib import Path
+
+from firmware import protocol
+from host import micropython as mp
+from host.errors import ToasterError
+from host.telemetry.framing import FrameReader
+
+CONSOLE_TAIL = 8192          # bytes of console output kept for error messages
+BRIDGE_BUFFER = 4096         # bytes in flight each way between the port and the device
+MAX_FRAMES = 100000          # frames queued for the caller before the device must drop
+RAW_REPL = b"raw REPL; CTRL-B to exit\r\n"
+FRIENDLY = b'Type "help()" for more information.'
+
+
+class DeviceTimeout(ToasterError):
+    """The device did not do what was waited for in time."""
+
+
+class SimulatorError(ToasterError):
+    """The simulator refused a request, or is not there."""
+
+
+# -- the simulator ------------------------------------------------------------------------
+
+class Simulator:
+    """`python -m hardware.simulator` in a process of its own (its physics then never
+    competes with the console for one interpreter lock)."""
+
+    def __init__(self, path, realtime=False, stall_ms=None, args=(), log=None):
+        self.path = path
+        self.argv = [sys.executable, "-m", "hardware.simulator", "--socket", path]
+        if realtime:
+            self.argv.append("--realtime")
+        if stall_ms is not None:
+            self.argv += ["--stall-ms", str(stall_ms)]
+        self.argv += list(args)
+        self.log = log
+        self.proc = None
+
+    def start(self, timeout=30.0):
+        log = open(self.log, "wb") if self.log else subprocess.DEVNULL
+        try:
+            self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=log,
+                                         start_new_session=True)
+        finally:
+            if self.log:
+                log.close()
+        ready = _readline(self.proc.stdout, timeout)
+        if not ready.startswith(b"ready "):
+            self.stop()
+            raise SimulatorError("the simulator did not start: %s" % (
+                self._stderr() or ready.decode(errors="replace").strip() or "no reply"))
+
+    def _stderr(self):
+        try:
+            text = Path(self.log).read_text(errors="replace").strip()
+        except (OSError, TypeError):
+            return ""
+        return text.splitlines()[-1] if text else ""
+
+    def client(self):
+        return SimClient(self.path)
+
+    def stop(self):
+        proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+
+
+def _readline(stream, timeout):
+    """One line from a pipe, or what there is when the timeout runs out or it closes."""
+    sel = selectors.DefaultSelector()
+    sel.register(stream, selectors.EVENT_READ)
+    line = b""
+    deadline = time.monotonic() + timeout
+    while not line.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0 or not sel.select(left):
+            break
+        byte = os.read(stream.fileno(), 1)
+        if not byte:
+            break
+        line += byte
+    sel.close()
+    return line
+
+
+class SimClient:
+    """A control-role connection to the simulator: one request line, one reply line."""
+
+    def __init__(self, path):
+        import socket
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self.sock.connect(path)
+        except OSError as exc:
+            self.sock.close()
+            raise SimulatorError("cannot reach the simulator at %s: %s"
+                                 % (path, exc.strerror or exc)) from None
+        self.reader = self.sock.makefile("rb")
+        self.ok("HELLO control 1")
+
+    def call(self, line):
+        """The reply line to one request line (OK ... or ERR ...)."""
+        self.sock.sendall(line.encode() + b"\n")
+        reply = self.reader.readline()
+        if not reply:
+            raise SimulatorError("the simulator has gone")
+        return reply.decode().rstrip("\n")
+
+    def ok(self, line):
+        """What follows OK in the reply; SimulatorError for ERR."""
+        reply = self.call(line)
+        if not reply.startswith("OK"):
+            raise SimulatorError("simulator: %s -> %s" % (line, reply))
+        return reply[3:]
+
+    def wait_reset(self, ms):
+        """The next MCU reset event within ms (a dict), or None."""
+        reply = self.call("WAIT mcu_reset %d" % ms)
+        return json.loads(reply[3:]) if reply.startswith("OK") else None
+
+    def status(self):
+        return json.loads(self.ok("STATUS"))
+
+    def close(self):
+        self.reader.close()
+        self.sock.close()
+
+
+# -- the device side of the console -----------------------------------------------------
+
+class PipeWire:
+    """The firmware's stdin and stdout/stderr as pipes that outlive each process."""
+
+    def __init__(self):
+        self.stdin_r, self.stdin_w = os.pipe()
+        self.stdout_r, self.stdout_w = os.pipe()
+        os.set_blocking(self.stdout_w, False)   # only the firmware's own poll decides
+        self.host_in, self.host_out = self.stdout_r, self.stdin_w
+
+    def child_fds(self):
+        return self.stdin_r, self.stdout_w
+
+    def flush_input(self):
+        """Forget what the host sent that the firmware did not read (a UART's FIFO does
+        not survive a reset)."""
+        os.set_blocking(self.stdin_r, False)
+        try:
+            while os.read(self.stdin_r, 65536):
+                pass
+        except BlockingIOError:
+            pass
+        os.set_blocking(self.stdin_r, True)
+
+    def close(self):
+        for fd in (self.stdin_r, self.stdin_w, self.stdout_r, self.stdout_w):
+            _close(fd)
+
+
+class PtyWire:
+    """The firmware's stdin/stdout/stderr on the slave of a pseudo-terminal (raw mode);
+    the master side is what the bridge to the host's port talks to."""
+
+    def __init__(self):
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        self.host_in = self.host_out = self.master
+
+    def child_fds(self):
+        return self.slave, self.slave
+
+    def flush_input(self):
+        termios.tcflush(self.slave, termios.TCIFLUSH)
+
+    def close(self):
+        _close(self.master)
+        _close(self.slave)
+
+
+def _close(fd):
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
+# -- the host side -----------------------------------------------------------------------
+
+class Frames(FrameReader):
+    """Frames from the console for a Python caller: a bounded queue and the boot id."""
+
+    def __init__(self, limit=MAX_FRAMES):
+        super().__init__()
+        self.limit = limit
+        self.queue = collections.deque()
+        self.cond = threading.Condition()
+        self.boot = None          # the last boot frame (a dict)
+        self.tail = bytearray()   # the console's last CONSOLE_TAIL bytes, frames and all
+
+    def data_received(self, data):
+        with self.cond:
+            self.tail += data
+            del self.tail[:-CONSOLE_TAIL]
+        super().data_received(data)
+
+    def handle_frame(self, fields, line):
+        frame = protocol.as_dict(fields)
+        with self.cond:
+            if frame["kind"] == "B":
+                self.boot = frame
+            self.queue.append(frame)
+            self.cond.notify_all()
+
+    def full(self):
+        return len(self.queue) >= self.limit
+
+
+class Bridge:
+    """Copies bytes between two file descriptors both ways through bounded buffers, like a
+    USB-UART bridge: when one side stops reading, the other side's writes stop being
+    taken (and the firmware's non-blocking console drops frames)."""
+
+    def __init__(self, port_fd, device_fd, watch=None):
+        self.fds = (port_fd, device_fd)
+        self.watch = watch            # called with every chunk the device sends
+        self.inject = (collections.deque(), collections.deque())  # to the port, the device
+        self._wake_r, self._wake_w = os.pipe()
+        self._stop = False
+        for fd in (port_fd, device_fd, self._wake_r):
+            os.set_blocking(fd, False)
+        self.thread = threading.Thread(target=self._run, name="console-bridge", daemon=True)
+
+    def start(self):
+        self.thread.start()
+
+    def send_to_port(self, data):
+        """Bytes for the host from the bridge itself, after what the device sent."""
+        self.inject[0].append(data)
+        os.write(self._wake_w, b"x")
+
+    def send_to_device(self, data):
+        """Bytes for the device from the bridge itself, after what the host sent."""
+        self.inject[1].append(data)
+        os.write(self._wake_w, b"x")
+
+    def stop(self):
+        self._stop = True
+        os.write(self._wake_w, b"x")
+        self.thread.join(timeout=5)
+        _close(self._wake_r)
+        _close(self._wake_w)
+
+    def _run(self):
+        port, device = self.fds
+        to_port, to_device = bytearray(), bytearray()
+        sel = selectors.DefaultSelector()
+        while not self._stop:
+            for queue, buf in zip(self.inject, (to_port, to_device)):
+                while queue:
+                    buf += queue.popleft()
+            events = {}
+            if len(to_port) < BRIDGE_BUFFER:
+                events[device] = selectors.EVENT_READ
+            if len(to_device) < BRIDGE_BUFFER:
+                events[port] = selectors.EVENT_READ
+            if to_port:
+                events[port] = events.get(port, 0) | selectors.EVENT_WRITE
+            if to_device:
+                events[device] = events.get(device, 0) | selectors.EVENT_WRITE
+            events[self._wake_r] = selectors.EVENT_READ
+            for fd, mask in events.items():
+                sel.register(fd, mask)
+            try:
+                ready = sel.select(timeout=1.0)
+            finally:
+                for fd in events:
+                    sel.unregister(fd)
+            for key, mask in ready:
+                fd = key.fd
+                if fd == self._wake_r:
+                    _drain(fd)
+                    continue
+                if mask & selectors.EVENT_READ:
+                    room = BRIDGE_BUFFER - (len(to_port) if fd == device else len(to_device))
+                    data = _read(fd, room)
+                    if fd == device:
+                        to_port += data
+                        if data and self.watch:
+                            self.watch(data)
+                    else:
+                        to_device += data
+                if mask & selectors.EVENT_WRITE:
+                    buf = to_port if fd == port else to_device
+                    del buf[:_write(fd, buf)]
+        sel.close()
+
+
+def _read(fd, n):
+    try:
+        return os.read(fd, max(n, 1))
+    except (BlockingIOError, InterruptedError):
+        return b""
+    except OSError as exc:
+        if exc.errno == errno.EIO:   # no process on the slave side at this moment
+            time.sleep(0.01)
+            return b""
+        raise
+
+
+def _write(fd, buf):
+    try:
+        return os.write(fd, buf)
+    except (BlockingIOError, InterruptedError):
+        return 0
+    except OSError as exc:
+        if exc.errno == errno.EIO:
+            time.sleep(0.01)
+            return 0
+        raise
+
+
+def _drain(fd):
+    try:
+        while os.read(fd, 4096):
+            pass
+    except BlockingIOError:
+        pass
+
+
+# -- the device ---------------------------------------------------------------------------
+
+class VirtualDevice:
+    """The simulator + the firmware process + its console; see the module docstring.
+
+    fs: the device's folder (a new temporary one when None; installed from the checkout
+    when it holds no main.py). console: "pipe" (frames for the caller: expect(), until(),
+    send()) or "pty" (a serial port for tools: `port`). sim_args: extra options for
+    `python -m hardware.simulator` (scenario, faults). realtime: virtual time follows the
+    wall clock; stall_ms: in lockstep, let time run when the firmware has been silent
+    this long (so a hung firmware still meets its watchdogs).
+    """
+
+    def __init__(self, fs=None, board="sim", console="pipe", realtime=False, stall_ms=None,
+                 sim_args=(), heapsize=mp.DEVICE_HEAP, image=None):
+        if console not in ("pipe", "pty"):
+            raise ValueError("console must be 'pipe' or 'pty'")
+        self._tmp = tempfile.TemporaryDirectory(prefix="toaster-vd-")
+        self.fs = Path(fs) if fs is not None else Path(self._tmp.name) / "fs"
+        self.board = board
+        self.console = console
+        self.heapsize = heapsize
+        self.image = image
+        self.socket_path = str(Path(self._tmp.name) / "sim.sock")
+        self.sim = Simulator(self.socket_path, realtime=realtime, stall_ms=stall_ms,
+                             args=sim_args, log=Path(self._tmp.name) / "simulator.log")
+        self.frames = Frames()
+        self.boots = 0                 # firmware processes started
+        self.exits = []                # (returncode, cause told to the simulator)
+        self.port = None
+        self._wire = None
+        self._bridge = None
+        self._port_fds = None
+        self._proc = None
+        self._lock = threading.Lock()
+        self._stopping = False
+        self._control = None           # the caller's control-role connection
+        self._command = (None, 0)      # (boot id, last command sequence number)
+        self._raw_repl = False         # what the console shows: raw REPL or not
+        self._watch_tail = b""
+        self._paused = threading.Event()
+        self._threads = []
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self):
+        try:
+            self._install()
+            self.sim.start()
+            if self.console == "pipe":
+                self._wire = PipeWire()
+                self._spawn_thread(self._read_pipe, "console-reader")
+            else:
+                self._wire = PtyWire()
+                master, slave = os.openpty()
+                tty.setraw(slave)
+                self._port_fds = (master, slave)  # the slave stays open: the port persists
+                self.port = os.ttyname(slave)
+                self._bridge = Bridge(master, self._wire.master, watch=self._watch)
+                self._bridge.start()
+            self._spawn()
+            self._spawn_thread(self._supervise, "firmware-supervisor")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self):
+        """End the firmware, the simulator and the console; remove the temporary folder."""
+        self._stopping = True
+        self._paused.clear()
+        self._kill()
+        if self._control is not None:
+            self._control.close()
+        self.sim.stop()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        if self._bridge is not None:
+            self._bridge.stop()
+        if self._wire is not None:
+            self._wire.close()
+        for fd in self._port_fds or ():
+            _close(fd)
+        with self.frames.cond:
+            self.frames.cond.notify_all()
+        self._tmp.cleanup()
+
+    def _install(self):
+        if (self.fs / "main.py").exists():
+            return
+        from host import image
+        if self.fs.exists() and any(self.fs.iterdir()):
+            raise ToasterError("%s is neither empty nor a device folder (no main.py)" % self.fs)
+        image.install(self.image or image.build(self.board), self.fs)
+
+    def _spawn_thread(self, target, name):
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    # -- the firmware process ------------------------------------------------------------
+
+    def _spawn(self, repl_only=False):
+        """Start MicroPython: main.py at a boot, only the REPL after a raw-REPL soft
+        reset (as a board skips main.py then)."""
+        stdin, stdout = self._wire.child_fds()
+        self._wire.flush_input()
+        env = dict(os.environ, TOASTER_SIM_SOCKET=self.socket_path, MICROPYPATH="")
+        args = [] if repl_only else ["-i", "main.py"]
+        self._proc = subprocess.Popen(mp.command(args, self.heapsize), cwd=self.fs, env=env,
+                                      stdin=stdin, stdout=stdout, stderr=stdout,
+                                      start_new_session=True)
+        self.boots += 1
+
+    def _supervise(self):
+        """Restart the firmware whenever the MCU resets: the simulator reset it (watchdog,
+        machine.reset(), brown-out), or the process ended by itself (Ctrl-D at the REPL,
+        a crash), which the simulator is then told as a soft reset. One thread sees both,
+        in the simulator's order, so that no reset is counted twice."""
+        events = self.sim.client()
+        try:
+            while not self._stopping:
+                event = events.wait_reset(50)
+                if self._stopping:
+                    return
+                if event is None:
+                    if self._proc.poll() is None:
+                        continue
+                    event = events.wait_reset(0)  # a reset that came just before the end
+                if event is None:
+                    cause = "SOFT" if self._proc.returncode >= 0 else "HARD"
+                    events.call("RESET %s" % cause)
+                    while True:  # skip older resets: this process ended for this one
+                        event = events.wait_reset(1000)
+                        if event is None:
+                            raise SimulatorError("the simulator did not log the reset")
+                        if event["cause"] == cause:
+                            break
+                else:
+                    cause = event["cause"]
+                    self._kill()
+                self.exits.append((self._proc.returncode, cause))
+                self._reboot(cause, events)
+        except (OSError, SimulatorError):
+            if not self._stopping:
+                raise
+        finally:
+            events.close()
+
+    def _reboot(self, cause, events):
+        # The simulator serves one MCU at a time: wait until it has seen the old one go.
+        deadline = time.monotonic() + 5
+        while events.status()["mcu_connected"] and time.monotonic() < deadline:
+            time.sleep(0.002)
+        # A board reset from the raw REPL by Ctrl-D stays in the raw REPL and skips
+        # main.py (mpremote relies on it); a board reset any other way runs main.py.
+        repl_only = self._raw_repl and cause == "SOFT" and self._bridge is not None
+        if repl_only:
+            self._bridge.send_to_port(b"soft reboot\r\n")
+        self._spawn(repl_only)
+        if repl_only:
+            self._bridge.send_to_device(b"\x01")
+
+    def _kill(self):
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+
+    def _watch(self, data):
+        """Follow the REPL mode in what the device prints (pty console)."""
+        seen = self._watch_tail + data
+        raw, friendly = seen.rfind(RAW_REPL), seen.rfind(FRIENDLY)
+        if raw >= 0 or friendly >= 0:
+            self._raw_repl = raw > friendly
+        self._watch_tail = seen[-len(RAW_REPL):]
+
+    # -- the console on pipes: frames ----------------------------------------------------
+
+    def _read_pipe(self):
+        fd = self._wire.host_in
+        os.set_blocking(fd, False)
+        sel = selectors.DefaultSelector()
+        sel.register(fd, selectors.EVENT_READ)
+        while not self._stopping:
+            if self._paused.is_set() or self.frames.full():
+                time.sleep(0.01)
+                continue
+            if not sel.select(timeout=0.2):
+                continue
+            data = _read(fd, 65536)
+            if data:
+                self._watch(data)
+                self.frames.data_received(data)
+        sel.close()
+
+    def pause_reading(self):
+        """Stop reading the console, as a host that has gone away (the pipe fills up)."""
+        self._paused.set()
+
+    def resume_reading(self):
+        self._paused.clear()
+
+    def next(self, timeout=10.0):
+        """The next frame (a dict: protocol.as_dict), or DeviceTimeout."""
+        deadline = time.monotonic() + timeout
+        with self.frames.cond:
+            while not self.frames.queue:
+                left = deadline - time.monotonic()
+                if left <= 0 or self._stopping:
+                    raise DeviceTimeout("no frame within %.1f s%s" % (timeout, self._context()))
+                self.frames.cond.wait(left)
+            return self.frames.queue.popleft()
+
+    def until(self, match, timeout=30.0):
+        """Frames up to and including the first that match(frame) accepts (a function, or
+        a frame kind such as "B"), or DeviceTimeout."""
+        if isinstance(match, str):
+            kind = match
+            match = lambda frame: frame["kind"] == kind  # noqa: E731
+        deadline = time.monotonic() + timeout
+        seen = []
+        while True:
+            try:
+                frame = self.next(max(deadline - time.monotonic(), 0.0))
+            except DeviceTimeout:
+                raise DeviceTimeout("nothing matched within %.1f s after %d frames%s"
+                                    % (timeout, len(seen), self._context())) from None
+            seen.append(frame)
+            if match(frame):
+                return seen
+
+    def expect(self, match, timeout=30.0):
+        """The first frame that matches (see until()); the ones before it are dropped."""
+        return self.until(match, timeout)[-1]
+
+    def send(self, verb, arg="-"):
+        """A command frame for the running firmware (its boot id, the next sequence
+        number), written to the console; returns the sequence number. Wait for the R
+        frame with that cmd_seq for the answer."""
+        boot = self.frames.boot
+        if boot is None:
+            raise DeviceTimeout("no boot frame yet: the device's boot id is unknown")
+        boot_id, seq = self._command
+        seq = seq + 1 if boot_id == boot["boot_id"] else 1
+        self._command = (boot["boot_id"], seq)
+        self.write(protocol.encode("C", seq, 0, "-", (boot["boot_id"], verb, arg)))
+        return seq
+
+    def write(self, data):
+        """Bytes to the firmware's stdin (anything at all: tests send garbage too)."""
+        fd = self._wire.host_out
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+
+    def _context(self):
+        proc = self._proc
+        state = "running" if proc is not None and proc.poll() is None else (
+            "exited %s" % (proc.returncode if proc else "-"))
+        tail = bytes(self.frames.tail[-1500:]).decode("ascii", "replace")
+        return " (firmware %s, %d boots; console ends with:\n%s)" % (state, self.boots, tail)
+
+    # -- the simulator's control role ----------------------------------------------------
+
+    def control(self, line):
+        """One control-role request to the simulator (hardware/simulator/PROTOCOL.md):
+        what follows OK in the reply, or SimulatorError for an ERR."""
+        with self._lock:
+            if self._control is None:
+                self._control = self.sim.client()
+            return self._control.ok(line)
+
+    def truth(self):
+        """The simulator's ground truth now (DE, temperatures, heater, relay, fuse...)."""
+        return json.loads(self.control("TRUTH"))
+
+    def events(self):
+        """The simulator's events since the last call (relay, fuse, resets, faults...)."""
+        return json.loads(self.control("EVENTS"))
