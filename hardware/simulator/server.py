@@ -424,8 +424,8 @@ class Server:
             self._advance(_int(words[1], 0, 3600000, "ms"))
             return "OK %d" % t.t_ms
         if verb == "LEVER":
-            _args(words, 1, 2, "LEVER <DOWN [ms]|HOLD|RELEASE|UP>")
-            action = words[1].upper()
+            _args(words, 1, 2, "LEVER <DOWN [ms]|HOLD|RELEASE|UP|1|0>")
+            action = {"1": "DOWN", "0": "UP"}.get(words[1], words[1].upper())
             if action == "DOWN":
                 t.press_lever(_int(words[2], 1, 60000, "ms") if len(words) == 3 else None)
             elif action == "HOLD" and len(words) == 2:
@@ -515,7 +515,7 @@ class Server:
                                       separators=(",", ":"), default=str)
         if verb == "STATUS":
             _args(words, 0, 0, "STATUS")
-            return "OK " + json.dumps({"t_ms": t.t_ms, "mcu_connected": self._mcu is not None,
+            return "OK " + json.dumps({"t_ms": t.t_ms, "mcu_connected": self._mcu is not None and not self._gone(self._mcu),
                                        "mcu_booted": t.mcu_booted, "realtime": self.realtime,
                                        "requests": self.requests}, separators=(",", ":"))
         return self._read_command(verb, words) or self._unknown(verb, "control")
