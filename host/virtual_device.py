@@ -44,6 +44,35 @@ MAX_FRAMES = 100000          # frames queued for the caller before the device mu
 RAW_REPL = b"raw REPL; CTRL-B to exit\r\n"
 FRIENDLY = b'Type "help()" for more information.'
 
+# The unix port's machine module has no reset(), and its soft_reset() only ends the
+# program; a board's reset the chip. The virtual board adds both, as a port's own modules
+# would (on MICROPYPATH, outside the device's filesystem): the simulator resets the MCU
+# and the virtual device restarts the process, as the chip reboots.
+MACHINE = r"""from umachine import *
+import os, socket, struct, time
+import umachine
+
+
+def _reset(cause):
+    sim = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    path = os.getenv("TOASTER_SIM_SOCKET").encode()
+    sim.connect(struct.pack("H", socket.AF_UNIX) + path + b"\0")
+    sim.write(b"HELLO control 1\nRESET " + cause + b"\n")
+    sim.readline()
+    sim.readline()
+
+
+def reset():
+    _reset(b"HARD")
+    while True:
+        time.sleep(1)
+
+
+def soft_reset():
+    _reset(b"SOFT")
+    umachine.soft_reset()  # SystemExit, as on a board
+"""
+
 
 class DeviceTimeout(ToasterError):
     """The device did not do what was waited for in time."""
@@ -392,6 +421,7 @@ class VirtualDevice:
         self.heapsize = heapsize
         self.image = image
         self.socket_path = str(Path(self._tmp.name) / "sim.sock")
+        self._rom = Path(self._tmp.name) / "rom"   # the virtual board's own modules
         self.sim = Simulator(self.socket_path, realtime=realtime, stall_ms=stall_ms,
                              args=sim_args, log=Path(self._tmp.name) / "simulator.log")
         self.frames = Frames()
@@ -423,6 +453,8 @@ class VirtualDevice:
     def start(self):
         try:
             self._install()
+            self._rom.mkdir()
+            (self._rom / "machine.py").write_text(MACHINE)
             self.sim.start()
             if self.console == "pipe":
                 self._wire = PipeWire()
@@ -482,7 +514,8 @@ class VirtualDevice:
         reset (as a board skips main.py then)."""
         stdin, stdout = self._wire.child_fds()
         self._wire.flush_input()
-        env = dict(os.environ, TOASTER_SIM_SOCKET=self.socket_path, MICROPYPATH="")
+        env = dict(os.environ, TOASTER_SIM_SOCKET=self.socket_path,
+                   MICROPYPATH=".frozen:" + str(self._rom))
         args = [] if repl_only else ["-i", "main.py"]
         self._proc = subprocess.Popen(mp.command(args, self.heapsize), cwd=self.fs, env=env,
                                       stdin=stdin, stdout=stdout, stderr=stdout,
@@ -532,8 +565,8 @@ class VirtualDevice:
         # A board reset from the raw REPL by Ctrl-D stays in the raw REPL and skips
         # main.py (mpremote relies on it); a board reset any other way runs main.py.
         repl_only = self._raw_repl and cause == "SOFT" and self._bridge is not None
-        if repl_only:
-            self._bridge.send_to_port(b"soft reboot\r\n")
+        if cause == "SOFT" and self._bridge is not None:
+            self._bridge.send_to_port(b"soft reboot\r\n" if repl_only else b"MPY: soft reboot\r\n")
         self._spawn(repl_only)
         if repl_only:
             self._bridge.send_to_device(b"\x01")
