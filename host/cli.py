@@ -11,6 +11,7 @@ from host.errors import ToasterError
 # dependencies inside run(), so that `toaster --help` stays fast.
 COMMANDS = {
     "devices": "host.commands.devices",
+    "virtual-device": "host.commands.virtual_device",
     "telemetry record": "host.commands.telemetry_record",
     "telemetry report": "host.commands.telemetry_report",
     "telemetry export": "host.commands.telemetry_export",

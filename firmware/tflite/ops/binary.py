@@ -1,0 +1,147 @@
+# ADD, SUB and MUL of int8 tensors with broadcasting. Each input's part of the integer
+# arithmetic depends on its own byte only, so it is a 256-entry table per input; the sum
+# (or product) of two table entries then goes through the shared output stage.
+import micropython
+from array import array
+
+from .. import quant
+from ..errors import ModelError
+from . import kernel_util as ku
+from . import requantize as rq
+
+CHUNK = 256
+# Parameter words: mode (0 add, 1 multiply), rank, then per output dimension (size,
+# stride in input 1, stride in input 2), then the two tables, then the index counters.
+MODE, RANK, DIMS = 0, 1, 2
+
+
+@micropython.viper
+def _binary(a):
+    acc = ptr32(a[3])
+    x1 = ptr8(a[0])
+    x2 = ptr8(a[1])
+    p = ptr32(a[4])
+    n = int(a[5])
+    mul = p[0]
+    rank = p[1]
+    t1 = ptr32(uint(p) + uint(4 * (2 + 3 * rank)))
+    t2 = ptr32(uint(t1) + 1024)
+    idx = ptr32(uint(t2) + 1024)
+    for d in range(rank):
+        idx[d] = 0
+    ptr32(a[6])[5] = 0
+    i1 = 0
+    i2 = 0
+    k = 0
+    for i in range(n):
+        if mul:
+            acc[k] = t1[x1[i1]] * t2[x2[i2]]
+        else:
+            acc[k] = t1[x1[i1]] + t2[x2[i2]]
+        k += 1
+        if k == 256:
+            rq.requantize(a[3], a[2], k, a[6])
+            k = 0
+        d = rank - 1
+        while d >= 0:
+            idx[d] += 1
+            i1 += p[3 + 3 * d]
+            i2 += p[4 + 3 * d]
+            if idx[d] < p[2 + 3 * d]:
+                break
+            i1 -= p[3 + 3 * d] * idx[d]
+            i2 -= p[4 + 3 * d] * idx[d]
+            idx[d] = 0
+            d -= 1
+    if k:
+        rq.requantize(a[3], a[2], k, a[6])
+
+
+class Binary:
+    def __init__(self, interp, x1, x2, out, p, q):
+        self.interp, self.x1, self.x2, self.out, self.p, self.q = interp, x1, x2, out, p, q
+
+    def bind(self):
+        self.args = (self.x1.buf, self.x2.buf, self.out.buf, self.interp.scratch, self.p,
+                     self.out.size, self.q)
+
+    def run(self):
+        _binary(self.args)
+
+
+def _smaller_than_one(op, name, m, q):
+    # QuantizeMultiplierSmallerThanOneExp: TFLM stops unless 0 < value < 1.
+    if not m or quant.bitlen(m) + q > 0:
+        ku.fail(op, name, "scales give a rescaling factor outside (0, 1)")
+    return quant.quantize_multiplier(m, q)
+
+
+def _strides(shape, rank):
+    # Element strides of `shape` aligned to the right of an output of `rank` dimensions,
+    # 0 where the input is broadcast.
+    shape = [1] * (rank - len(shape)) + list(shape)
+    strides, s = [0] * rank, 1
+    for d in range(rank - 1, -1, -1):
+        strides[d] = s if shape[d] != 1 else 0
+        s *= shape[d]
+    return shape, strides
+
+
+def prepare(interp, op, name):
+    x1 = ku.tensor(interp, op, name, 0)
+    x2 = ku.tensor(interp, op, name, 1)
+    out = ku.tensor(interp, op, name, 0, output=True)
+    s1, zp1 = ku.int8(op, name, x1)
+    s2, zp2 = ku.int8(op, name, x2)
+    so, zpo = ku.int8(op, name, out)
+    rank = len(out.shape)
+    if len(x1.shape) > rank or len(x2.shape) > rank:
+        ku.fail(op, name, "inputs have more dimensions than the output")
+    shape1, strides1 = _strides(x1.shape, rank)
+    shape2, strides2 = _strides(x2.shape, rank)
+    for d in range(rank):
+        for s in (shape1[d], shape2[d]):
+            if s != out.shape[d] and s != 1:
+                ku.fail(op, name, "shapes %s and %s do not broadcast to %s"
+                        % (x1.shape, x2.shape, out.shape))
+    act = op.options.scalar(0, "b") if op.options else 0
+    lo, hi = ku.activation(op, name, act, out)
+    values = [v - 256 if v > 127 else v for v in range(256)]
+    if op.code == 18:       # MUL
+        mult = quant.multiplier(s1, s2, so)
+        t1 = [v - zp1 for v in values]
+        t2 = [v - zp2 for v in values]
+    else:
+        big = max(s1, s2)   # positive float32 bit patterns order like their values
+        if op.code == 0:    # ADD rescales in double
+            mb, eb = quant.f32(big)
+            m1, e1 = quant.f32(s1)
+            m2, e2 = quant.f32(s2)
+            mo, eo = quant.f32(so)
+            r1 = quant.round_float(m1, mb, e1 - eb - 1)
+            r2 = quant.round_float(m2, mb, e2 - eb - 1)
+            ro = quant.round_float(mb, mo, eb + 1 - eo - 20)
+        else:               # SUB rescales in float
+            r1 = quant.f32_div(s1, big, 0, 1)
+            r2 = quant.f32_div(s2, big, 0, 1)
+            ro = quant.f32_div(big, so, 1, 20)
+        m1 = _smaller_than_one(op, name, *r1)
+        m2 = _smaller_than_one(op, name, *r2)
+        mult = _smaller_than_one(op, name, *ro)
+        t1 = [quant.mbqm((v - zp1) << 20, *m1) for v in values]
+        t2 = [quant.mbqm((v - zp2) << 20, *m2) for v in values]
+        if op.code == 41:
+            t2 = [-v for v in t2]
+    p = array("i", bytes(4 * (2 + 4 * rank + 512)))
+    p[MODE] = op.code == 18
+    p[RANK] = rank
+    for d in range(rank):
+        p[DIMS + 3 * d] = out.shape[d]
+        p[DIMS + 3 * d + 1] = strides1[d]
+        p[DIMS + 3 * d + 2] = strides2[d]
+    base = DIMS + 3 * rank
+    for b in range(256):
+        p[base + b] = t1[b]
+        p[base + 256 + b] = t2[b]
+    interp.reserve_scratch(min(out.size, CHUNK))
+    return Binary(interp, x1, x2, out, p, rq.params([mult], zpo, lo, hi))

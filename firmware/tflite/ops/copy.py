@@ -1,0 +1,124 @@
+# CONCATENATION and PAD: int8 bytes placed into a larger output, without requantizing
+# (TFLM requires matching quantization for both).
+import micropython
+import struct
+from array import array
+
+from ..model import INT32, INT64
+from . import kernel_util as ku
+
+# Parameter words: fill (-1 for none), output size, rank, run (contiguous bytes), base
+# offset in the output, then per leading dimension (input size, output stride), then the
+# index counters.
+FILL, SIZE, RANK, RUN, BASE, DIMS = range(6)
+
+
+@micropython.viper
+def _place(x: ptr8, out: ptr8, p: ptr32):
+    fill = p[0]
+    if fill >= 0:
+        for i in range(p[1]):
+            out[i] = fill
+    rank = p[2]
+    run = p[3]
+    idx = ptr32(uint(p) + uint(4 * (5 + 2 * rank)))
+    for d in range(rank):
+        idx[d] = 0
+    o = p[4]
+    i = 0
+    while True:
+        for k in range(run):
+            out[o + k] = x[i + k]
+        i += run
+        d = rank - 1
+        while d >= 0:
+            idx[d] += 1
+            o += p[6 + 2 * d]
+            if idx[d] < p[5 + 2 * d]:
+                break
+            o -= p[6 + 2 * d] * idx[d]
+            idx[d] = 0
+            d -= 1
+        if d < 0:
+            break
+
+
+class Place:
+    def __init__(self, pieces, out):
+        self.pieces, self.out = pieces, out
+
+    def bind(self):
+        self.args = tuple((x.buf, self.out.buf, p) for x, p in self.pieces)
+
+    def run(self):
+        for a in self.args:
+            _place(a[0], a[1], a[2])
+
+
+def _params(fill, out_shape, in_shape, base):
+    # Place a block of shape in_shape at element offset `base` of out_shape; the
+    # last dimension of the block is contiguous in both.
+    rank = len(in_shape) - 1
+    p = array("i", bytes(4 * (DIMS + 3 * rank)))
+    size = 1
+    for d in out_shape:
+        size *= d
+    p[FILL], p[SIZE], p[RANK], p[RUN], p[BASE] = fill, size, rank, in_shape[-1], base
+    stride = out_shape[-1]
+    for d in range(rank - 1, -1, -1):
+        p[DIMS + 2 * d] = in_shape[d]
+        p[DIMS + 2 * d + 1] = stride
+        stride *= out_shape[d]
+    return p
+
+
+def prepare(interp, op, name):
+    out = ku.tensor(interp, op, name, 0, output=True)
+    ku.int8(op, name, out)
+    rank = len(out.shape)
+    if not rank or not out.size:
+        ku.fail(op, name, "output must have at least one dimension and one element")
+    strides = [1] * rank
+    for d in range(rank - 2, -1, -1):
+        strides[d] = strides[d + 1] * out.shape[d + 1]
+    pieces = []
+    if op.code == 2:        # CONCATENATION
+        o = op.options
+        axis = o.scalar(0, "i") if o else 0
+        if o and o.scalar(1, "b"):
+            ku.fail(op, name, "fused activations are not supported")
+        if not -rank <= axis < rank:
+            ku.fail(op, name, "axis %d out of range" % axis)
+        axis %= rank
+        at = 0
+        for i in range(len(op.inputs)):
+            x = ku.tensor(interp, op, name, i)
+            ku.same_quantization(op, name, x, out)
+            if len(x.shape) != rank or any(x.shape[d] != out.shape[d]
+                                           for d in range(rank) if d != axis):
+                ku.fail(op, name, "%s does not fit %s" % (x.describe(), out.describe()))
+            if x.size:
+                pieces.append((x, _params(-1, out.shape, x.shape, at * strides[axis])))
+            at += x.shape[axis]
+        if at != out.shape[axis]:
+            ku.fail(op, name, "inputs do not add up to %s" % out.describe())
+    else:                   # PAD
+        x = ku.tensor(interp, op, name, 0)
+        pads = ku.tensor(interp, op, name, 1)
+        ku.same_quantization(op, name, x, out)
+        if pads.data is None or pads.type not in (INT32, INT64) or pads.shape != [rank, 2]:
+            ku.fail(op, name, "paddings must be a constant [%d, 2] integer tensor" % rank)
+        values = struct.unpack("<%d%s" % (2 * rank, "i" if pads.type == INT32 else "q"),
+                               pads.data)
+        if len(x.shape) != rank or any(values[2 * d] < 0 or values[2 * d + 1] < 0
+                                       or x.shape[d] + values[2 * d] + values[2 * d + 1]
+                                       != out.shape[d] for d in range(rank)):
+            ku.fail(op, name, "paddings %s do not turn %s into %s"
+                    % (list(values), x.shape, out.shape))
+        base = sum(values[2 * d] * strides[d] for d in range(rank))
+        fill = (out.zero_points[0] + 256) & 0xFF
+        if x.size:
+            pieces.append((x, _params(fill, out.shape, x.shape, base)))
+        else:
+            ku.fail(op, name, "empty input")
+    return Place(pieces, out)

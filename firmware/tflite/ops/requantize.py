@@ -1,0 +1,107 @@
+# The int32 -> int8 output stage shared by every kernel that accumulates: per-channel
+# MultiplyByQuantizedMultiplier (TFLM's double rounding), zero point, activation clamp.
+#
+# Viper ints are machine words: 32 bits on ESP32/RP2040, 64 on the unix port. Everything
+# here stays inside int32 (uint32 for one partial product), so both give the same bits;
+# the 64-bit product of SaturatingRoundingDoublingHighMul is built from 16-bit halves.
+import micropython
+from array import array
+
+from ..errors import ModelError
+from .. import quant
+
+# Layout of the parameter array `q` (int32): header, then 4 words per channel.
+CHANNELS = 0
+ZP = 1          # output zero point + 128
+LO = 2          # activation clamp + 128
+HI = 3
+SEXT = 4        # word bits - 32: (v << SEXT) >> SEXT sign-extends a loaded int32
+BASE = 5        # where in the output the next call writes
+HEADER = 6
+
+
+@micropython.viper
+def _word_bits() -> int:
+    x = 1
+    n = 0
+    while x:
+        x = x << 1
+        n += 1
+    return n
+
+
+SEXT_SHIFT = _word_bits() - 32
+
+
+def params(multipliers, zero_point, lo, hi):
+    # multipliers: [(m, shift)] per channel, m in [0, 2**31).
+    q = array("i", bytes(4 * (HEADER + 4 * len(multipliers))))
+    q[CHANNELS] = len(multipliers)
+    q[ZP] = zero_point + 128
+    q[LO] = lo + 128
+    q[HI] = hi + 128
+    q[SEXT] = SEXT_SHIFT
+    k = HEADER
+    for m, shift in multipliers:
+        if not 0 <= m < 0x80000000 or shift > 31:
+            raise ModelError("multiplier %d * 2**%d out of range" % (m, shift))
+        q[k] = m >> 16
+        q[k + 1] = m & 0xFFFF
+        q[k + 2] = max(shift, 0)
+        q[k + 3] = max(-shift, 0)
+        k += 4
+    return q
+
+
+def set_multiplier(q, m, shift):
+    # Per-tensor parameters that change at run time (softmax), without allocating.
+    q[HEADER] = m >> 16
+    q[HEADER + 1] = m & 0xFFFF
+    q[HEADER + 2] = shift if shift > 0 else 0
+    q[HEADER + 3] = -shift if shift < 0 else 0
+
+
+@micropython.viper
+def requantize(acc: ptr32, out: ptr8, n: int, q: ptr32):
+    # out[q[BASE] + i] = clamp(MBQM(acc[i], m[c], shift[c]) + zp) for i < n, c = i % channels
+    channels = q[0]
+    zp = q[1]
+    lo = q[2]
+    hi = q[3]
+    s = q[4]
+    o = q[5]
+    c = 0
+    k = 6
+    for i in range(n):
+        x = acc[i]
+        left = q[k + 2]
+        x = ((x << left) << s) >> s
+        mh = q[k]
+        ml = q[k + 1]
+        ah = x >> 16
+        al = x & 0xFFFF
+        t1 = ah * ml
+        t2 = al * mh
+        lo_sum = (t1 & 0xFFFF) + (t2 & 0xFFFF) + int(uint(uint(al) * uint(ml)) >> 16)
+        v = ((ah * mh + (t1 >> 16) + (t2 >> 16) + (lo_sum >> 16)) << 1) + (((lo_sum & 0xFFFF) + 0x4000) >> 15)
+        right = q[k + 3]
+        if right:
+            mask = (1 << right) - 1
+            rem = v & mask
+            thr = (mask >> 1) - (v >> 31)
+            v = v >> right
+            if rem > thr:
+                v += 1
+        v += zp
+        if v < lo:
+            v = lo
+        if v > hi:
+            v = hi
+        out[o] = v ^ 0x80
+        o += 1
+        c += 1
+        k += 4
+        if c == channels:
+            c = 0
+            k = 6
+    q[5] = o
