@@ -112,6 +112,7 @@ class Simulator:
             self.stop()
             raise SimulatorError("the simulator did not start: %s" % (
                 self._stderr() or ready.decode(errors="replace").strip() or "no reply"))
+        return self
 
     def _stderr(self):
         try:
@@ -119,6 +120,12 @@ class Simulator:
         except (OSError, TypeError):
             return ""
         return text.splitlines()[-1] if text else ""
+
+    def last_words(self):
+        """Why the simulator process ended, for an error message ("" while it runs)."""
+        if self.proc is None or self.proc.poll() is None:
+            return ""
+        return " (simulator exited with %d: %s)" % (self.proc.returncode, self._stderr())
 
     def client(self):
         return SimClient(self.path)
@@ -427,6 +434,7 @@ class VirtualDevice:
         self.frames = Frames()
         self.boots = 0                 # firmware processes started
         self.exits = []                # (returncode, cause told to the simulator)
+        self.failure = None            # why the device stopped working, if it did
         self.port = None
         self._wire = None
         self._bridge = None
@@ -551,9 +559,9 @@ class VirtualDevice:
                     self._kill()
                 self.exits.append((self._proc.returncode, cause))
                 self._reboot(cause, events)
-        except (OSError, SimulatorError):
+        except (OSError, SimulatorError) as exc:
             if not self._stopping:
-                raise
+                self.failure = "%s%s" % (exc, self.sim.last_words())
         finally:
             events.close()
 
