@@ -66,7 +66,7 @@ def _conv(a):
                 else:
                     runs = fx1 - fx0
                     run = ic
-                run4 = run & 0x7FFFFFFC
+                run4 = run - (run & 3)
                 o = ox * oc
                 for c in range(oc):
                     wc = w0 + uint(c * kh * kw * ic)

@@ -28,9 +28,10 @@ def _search(x: ptr32, out: ptr8, n: int, t: ptr32):
     # t: [sign-extension shift, 255 ascending thresholds on the ordered float32 keys]
     s = t[0]
     for i in range(n):
-        key = (x[i] << s) >> s
-        if key < 0:
-            key = 0 - (key & 0x7FFFFFFF)
+        raw = x[i]
+        key = int(uint(raw << (s + 1)) >> (s + 1))
+        if (raw >> 31) & 1:
+            key = 0 - key
         lo = 0
         hi = 255
         while lo < hi:
