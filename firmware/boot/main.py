@@ -13,11 +13,14 @@ BOOTED = None
 def pointer(name):
     """The slot a pointer file names, or None when it is missing or garbage."""
     try:
-        with open(name) as f:
+        with open(name, "rb") as f:
             slot = f.read(8).strip()
     except OSError:
         return None
-    return slot if slot in SLOTS else None
+    for name in SLOTS:
+        if slot == name.encode():
+            return name
+    return None
 
 
 def complete(slot):
