@@ -20,6 +20,7 @@ stops reading makes the firmware drop frames (it never blocks on the console).
 
 import collections
 import errno
+import fcntl
 import json
 import os
 import selectors
@@ -209,10 +210,11 @@ class SimClient:
 class PipeWire:
     """The firmware's stdin and stdout/stderr as pipes that outlive each process."""
 
-    def __init__(self):
+    def __init__(self, size=None):
         self.stdin_r, self.stdin_w = os.pipe()
         self.stdout_r, self.stdout_w = os.pipe()
-        os.set_blocking(self.stdout_w, False)   # only the firmware's own poll decides
+        if size:  # a UART bridge holds a few hundred bytes; a pipe 64 KB by default
+            fcntl.fcntl(self.stdout_w, fcntl.F_SETPIPE_SZ, size)
         self.host_in, self.host_out = self.stdout_r, self.stdin_w
 
     def child_fds(self):
@@ -414,11 +416,12 @@ class VirtualDevice:
     send()) or "pty" (a serial port for tools: `port`). sim_args: extra options for
     `python -m hardware.simulator` (scenario, faults). realtime: virtual time follows the
     wall clock; stall_ms: in lockstep, let time run when the firmware has been silent
-    this long (so a hung firmware still meets its watchdogs).
+    this long (so a hung firmware still meets its watchdogs). pipe_size: bytes the
+    console pipe holds before the firmware must drop frames (default: the system's, 64 KB).
     """
 
     def __init__(self, fs=None, board="sim", console="pipe", realtime=False, stall_ms=None,
-                 sim_args=(), heapsize=mp.DEVICE_HEAP, image=None):
+                 sim_args=(), heapsize=mp.DEVICE_HEAP, image=None, pipe_size=None):
         if console not in ("pipe", "pty"):
             raise ValueError("console must be 'pipe' or 'pty'")
         self._tmp = tempfile.TemporaryDirectory(prefix="toaster-vd-")
@@ -427,6 +430,7 @@ class VirtualDevice:
         self.console = console
         self.heapsize = heapsize
         self.image = image
+        self.pipe_size = pipe_size
         self.socket_path = str(Path(self._tmp.name) / "sim.sock")
         self._rom = Path(self._tmp.name) / "rom"   # the virtual board's own modules
         self.sim = Simulator(self.socket_path, realtime=realtime, stall_ms=stall_ms,
@@ -465,7 +469,7 @@ class VirtualDevice:
             (self._rom / "machine.py").write_text(MACHINE)
             self.sim.start()
             if self.console == "pipe":
-                self._wire = PipeWire()
+                self._wire = PipeWire(self.pipe_size)
                 self._spawn_thread(self._read_pipe, "console-reader")
             else:
                 self._wire = PtyWire()
@@ -674,6 +678,17 @@ class VirtualDevice:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
+
+    def wait_output(self, text, timeout=10.0):
+        """Wait until the console has shown `text` (bytes: REPL output, a traceback)."""
+        deadline = time.monotonic() + timeout
+        with self.frames.cond:
+            while text not in self.frames.tail:
+                left = deadline - time.monotonic()
+                if left <= 0 or self._stopping:
+                    raise DeviceTimeout("%r not seen within %.1f s%s"
+                                        % (text, timeout, self._context()))
+                self.frames.cond.wait(min(left, 0.05))
 
     def _context(self):
         proc = self._proc
