@@ -1,9 +1,99 @@
-"""Run a .tflite model in the reference interpreters: TFLM (the oracle) and LiteRT."""
+"""Run a .tflite model in the firmware interpreter (on MicroPython), in TFLM (the oracle)
+and in LiteRT, and compare them: the library behind `toaster model check`."""
+
+import contextlib
+import ctypes
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
 
 import numpy as np
 
+from host import micropython as mp
+from host.errors import ToasterError
+
 # TFLM sizes its arena up front; this is plenty for every model the toaster can hold.
 TFLM_ARENA = 4 << 20
+FIRMWARE_HEAP = "2M"
+
+_TYPES = {0: np.float32, 2: np.int32, 9: np.int8, 3: np.uint8, 7: np.int16, 4: np.int64}
+
+# Runs on MicroPython: jobs.json lists models with their input and output files; each
+# model is loaded once, fed every sample, and reported as one JSON line.
+_RUNNER = """
+import json, sys, time, micropython
+from array import array
+from firmware.tflite import Interpreter, ModelError
+
+def nbytes(buf):
+    return 4 * len(buf) if isinstance(buf, array) else len(buf)
+
+for job in json.load(open(sys.argv[1])):
+    t0 = time.ticks_us()
+    try:
+        it = Interpreter(open(job["model"], "rb").read())
+    except ModelError as e:
+        print(json.dumps({"error": str(e)}))
+        continue
+    load = time.ticks_diff(time.ticks_us(), t0)
+    ins = [it.input(i) for i in range(it.inputs)]
+    outs = [it.output(i) for i in range(it.outputs)]
+    times = []
+    with open(job["inputs"], "rb") as src, open(job["outputs"], "wb") as dst:
+        for k in range(job["samples"]):
+            for buf in ins:
+                buf[:] = array("f", src.read(nbytes(buf))) if isinstance(buf, array) \\
+                    else src.read(nbytes(buf))
+            for r in range(job["repeat"]):
+                t = time.ticks_us()
+                it.invoke()
+                times.append(time.ticks_diff(time.ticks_us(), t))
+            for buf in outs:
+                dst.write(bytes(buf))
+    print(json.dumps({"arena": it.arena_size, "load_us": load, "invoke_us": times}))
+"""
+
+
+def _schema():
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    return schema
+
+
+def describe(model):
+    """Operators and tensors of model bytes, read with the official schema."""
+    schema = _schema()
+    m = schema.ModelT.InitFromPackedBuf(bytearray(model), 0)
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    types = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+    sg = m.subgraphs[0]
+    tensors = []
+    for i, t in enumerate(sg.tensors):
+        q = t.quantization
+        scales = [] if q is None or q.scale is None else [float(s) for s in q.scale]
+        zps = [] if q is None or q.zeroPoint is None else [int(z) for z in q.zeroPoint]
+        buf = m.buffers[t.buffer] if t.buffer < len(m.buffers) else None
+        tensors.append({
+            "index": i, "name": t.name.decode(errors="replace") if t.name else "",
+            "shape": [int(d) for d in (t.shape if t.shape is not None else [])],
+            "type": types.get(t.type, str(t.type)),
+            "scale": scales[0] if len(scales) == 1 else scales,
+            "zero_point": zps[0] if len(zps) == 1 else zps,
+            "constant": buf is not None and buf.data is not None and len(buf.data) > 0})
+    ops = []
+    for i, op in enumerate(sg.operators or []):
+        oc = m.operatorCodes[op.opcodeIndex]
+        code = max(oc.builtinCode, oc.deprecatedBuiltinCode)
+        ops.append({"index": i, "op": names.get(code, "CUSTOM_%d" % code),
+                    "inputs": [int(v) for v in op.inputs],
+                    "outputs": [int(v) for v in op.outputs]})
+    return {"operators": ops, "tensors": tensors,
+            "inputs": [int(v) for v in sg.inputs], "outputs": [int(v) for v in sg.outputs]}
 
 
 def tflm(model):
@@ -19,13 +109,42 @@ def run_tflm(model, inputs, interpreter=None):
     for i, x in enumerate(inputs):
         it.set_input(np.asarray(x), i)
     it.invoke()
-    return [np.array(it.get_output(i)) for i in range(_output_count(model))]
+    count = _schema().Model.GetRootAsModel(bytes(model), 0).Subgraphs(0).OutputsLength()
+    return [np.array(it.get_output(i)) for i in range(count)]
 
 
-def _output_count(model):
-    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+def tflm_arena(interpreter):
+    """(total, activations) bytes of arena TFLM used, from its allocation report."""
+    with tempfile.TemporaryFile(mode="w+b") as tmp:
+        with _redirect(tmp):
+            interpreter.print_allocations()
+            ctypes.CDLL(None).fflush(None)
+        tmp.seek(0)
+        text = tmp.read().decode(errors="replace")
+    sizes = {}
+    for line in text.splitlines():
+        for part in ("total", "head"):
+            if "Arena allocation %s" % part in line:
+                sizes[part] = int(line.split(part)[1].split()[0])
+    return sizes.get("total"), sizes.get("head")
 
-    return schema.Model.GetRootAsModel(bytes(model), 0).Subgraphs(0).OutputsLength()
+
+@contextlib.contextmanager
+def _redirect(f):
+    # The C++ side writes to the process's stdout and stderr directly.
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    os.dup2(f.fileno(), 1)
+    os.dup2(f.fileno(), 2)
+    try:
+        yield
+    finally:
+        for fd, old in zip((1, 2), saved):
+            os.dup2(old, fd)
+            os.close(old)
 
 
 def litert(model):
@@ -43,3 +162,132 @@ def run_litert(model, inputs, interpreter=None):
         it.set_tensor(detail["index"], np.asarray(x, detail["dtype"]).reshape(detail["shape"]))
     it.invoke()
     return [np.array(it.get_tensor(d["index"])) for d in it.get_output_details()]
+
+
+def run_firmware(jobs, heapsize=FIRMWARE_HEAP, repeat=1, timeout=600):
+    """Run models in the firmware interpreter, all in one MicroPython process.
+
+    jobs: [(model bytes, [sample inputs: [array per model input]])]. Returns one dict per
+    job: {"outputs": [[array per output] per sample], "arena", "invoke_us", "load_us"}, or
+    {"error": message} when the interpreter rejects the model.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        manifest, shapes = [], []
+        for k, (model, samples) in enumerate(jobs):
+            info = describe(model)
+            (tmp / ("m%d.tflite" % k)).write_bytes(bytes(model))
+            with open(tmp / ("i%d.bin" % k), "wb") as f:
+                for sample in samples:
+                    for x, i in zip(sample, info["inputs"]):
+                        dtype = _TYPES[_type_code(info["tensors"][i]["type"])]
+                        f.write(np.ascontiguousarray(x, dtype).tobytes())
+            manifest.append({"model": str(tmp / ("m%d.tflite" % k)),
+                             "inputs": str(tmp / ("i%d.bin" % k)),
+                             "outputs": str(tmp / ("o%d.bin" % k)),
+                             "samples": len(samples), "repeat": repeat})
+            shapes.append([info["tensors"][i] for i in info["outputs"]])
+        (tmp / "jobs.json").write_text(json.dumps(manifest))
+        (tmp / "runner.py").write_text(_RUNNER)
+        proc = subprocess.run(mp.command([str(tmp / "runner.py"), str(tmp / "jobs.json")],
+                                         heapsize),
+                              env=mp.environment(), capture_output=True, text=True,
+                              timeout=timeout)
+        lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+        if len(lines) != len(jobs):
+            raise ToasterError("the firmware interpreter crashed on MicroPython:\n%s"
+                               % (proc.stderr.strip() or proc.stdout.strip()))
+        for k, result in enumerate(lines):
+            if "error" in result:
+                continue
+            raw = (tmp / ("o%d.bin" % k)).read_bytes()
+            at, outputs = 0, []
+            for _ in range(len(jobs[k][1])):
+                sample = []
+                for t in shapes[k]:
+                    dtype = _TYPES[_type_code(t["type"])]
+                    n = int(np.prod(t["shape"])) * np.dtype(dtype).itemsize
+                    sample.append(np.frombuffer(raw[at:at + n], dtype).reshape(t["shape"]))
+                    at += n
+                outputs.append(sample)
+            result["outputs"] = outputs
+        return lines
+
+
+def _type_code(name):
+    return {v: k for k, v in {0: "float32", 2: "int32", 9: "int8", 3: "uint8", 7: "int16",
+                              4: "int64"}.items()}[name]
+
+
+def random_inputs(model, count, seed=0):
+    """`count` samples of random inputs covering each input's quantized range."""
+    info = describe(model)
+    rng = np.random.default_rng(seed)
+    samples = []
+    for _ in range(count):
+        sample = []
+        for i in info["inputs"]:
+            t = info["tensors"][i]
+            if t["type"] == "int8":
+                sample.append(rng.integers(-128, 128, size=t["shape"], dtype=np.int8))
+            else:
+                scale, zp = _consumer_quantization(info, i)
+                lo, hi = (-128 - zp) * scale, (127 - zp) * scale
+                sample.append(rng.uniform(lo, hi, size=t["shape"]).astype(np.float32))
+        samples.append(sample)
+    return samples
+
+
+def _consumer_quantization(info, tensor):
+    # The int8 quantization a float input is quantized to (its QUANTIZE op), else [-1, 1].
+    for op in info["operators"]:
+        if op["op"] == "QUANTIZE" and op["inputs"][0] == tensor:
+            out = info["tensors"][op["outputs"][0]]
+            if isinstance(out["scale"], float):
+                return out["scale"], out["zero_point"]
+    return 1 / 127, 0
+
+
+def check(model, runs=10, inputs=(), seed=0, heapsize=FIRMWARE_HEAP):
+    """Compare firmware interpreter, TFLM and LiteRT on random and given inputs: a report
+    dict (its JSON form is documented in firmware/tflite/README.md)."""
+    info = describe(model)
+    samples = random_inputs(model, runs, seed) + list(inputs)
+    report = {"model": {"bytes": len(model), "sha256": hashlib.sha256(model).hexdigest()},
+              **info, "runs": len(samples)}
+    interp = tflm(model)
+    expected = [run_tflm(model, sample, interp) for sample in samples]
+    tflm_us = []
+    for _ in range(max(3, min(len(samples), 20))):
+        t = time.perf_counter()
+        interp.invoke()
+        tflm_us.append((time.perf_counter() - t) * 1e6)
+    total, head = tflm_arena(interp)
+    report["arena_bytes"] = {"firmware": None, "tflm": total, "tflm_activations": head}
+    fw = run_firmware([(model, samples)], heapsize)[0]
+    report["error"] = fw.get("error")
+    report["latency_us"] = {"firmware": None, "tflm": statistics.median(tflm_us)}
+    if report["error"] is None:
+        report["arena_bytes"]["firmware"] = fw["arena"]
+        report["latency_us"]["firmware"] = statistics.median(fw["invoke_us"])
+        report["max_abs_diff"] = _max_diff(fw["outputs"], expected)
+        report["bit_exact"] = not any(report["max_abs_diff"])
+    else:
+        report["max_abs_diff"], report["bit_exact"] = None, False
+    try:
+        lite = litert(model)
+        got = [run_litert(model, s, lite) for s in samples]
+        report["litert"] = {"loaded": True, "max_abs_diff": _max_diff(got, expected)}
+    except Exception as exc:  # LiteRT refuses some models TFLM runs (e.g. person_detect)
+        report["litert"] = {"loaded": False, "error": str(exc).strip()[:200]}
+    return report
+
+
+def _max_diff(got, expected):
+    # Per output, the largest absolute difference over all samples.
+    diffs = [0.0] * len(expected[0])
+    for g, e in zip(got, expected):
+        for k, (a, b) in enumerate(zip(g, e)):
+            d = np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)).max(initial=0)
+            diffs[k] = max(diffs[k], float(d))
+    return [int(d) if d == int(d) else d for d in diffs]

@@ -7,7 +7,7 @@ from array import array
 from ..model import INT32, INT64
 from . import kernel_util as ku
 
-# Parameter words: fill (-1 for none), output size, rank, run (contiguous bytes), base
+# Parameter words: fill byte (256 for none), output size, rank, run (contiguous bytes), base
 # offset in the output, then per leading dimension (input size, output stride), then the
 # index counters.
 FILL, SIZE, RANK, RUN, BASE, DIMS = range(6)
@@ -16,7 +16,7 @@ FILL, SIZE, RANK, RUN, BASE, DIMS = range(6)
 @micropython.viper
 def _place(x: ptr8, out: ptr8, p: ptr32):
     fill = p[0]
-    if fill >= 0:
+    if fill < 256:
         for i in range(p[1]):
             out[i] = fill
     rank = p[2]
@@ -98,7 +98,7 @@ def prepare(interp, op, name):
                                            for d in range(rank) if d != axis):
                 ku.fail(op, name, "%s does not fit %s" % (x.describe(), out.describe()))
             if x.size:
-                pieces.append((x, _params(-1, out.shape, x.shape, at * strides[axis])))
+                pieces.append((x, _params(256, out.shape, x.shape, at * strides[axis])))
             at += x.shape[axis]
         if at != out.shape[axis]:
             ku.fail(op, name, "inputs do not add up to %s" % out.describe())
