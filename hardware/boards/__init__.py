@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from firmware.thermistor import interpolate
+from hardware.simulator.analog import adc_counts, dial_nominal_counts, ref_mv
 
 HERE = Path(__file__).resolve().parent
 PARTS = HERE.parent / "parts.json"
@@ -30,18 +30,14 @@ def compose(board, parts=None):
     spec = load(board)
     if parts is None:
         parts = json.loads(PARTS.read_text())
-    adc = dict(parts["adc"], **spec.get("adc", {}))  # a board may have its own ADC
-    transfer = adc["transfer_mv_counts"]
+    # The front end is the same on every board; the ADC may be the board's own (rp2).
+    parts = dict(parts, adc=dict(parts["adc"], **spec.get("adc", {})))
+    adc = parts["adc"]
 
     def counts(mv):
-        return int(round(interpolate(transfer, 0, 1, mv)))
+        return int(round(adc_counts(float(mv), adc)))
 
     ntc, divider = parts["ntc"], parts["ntc_divider"]
-    ref = parts["reference_divider"]
-    dial = parts["dial"]
-    ladder = dial["ladder_ohm"]
-    # Position k taps the ladder above its k-th resistor from the bottom.
-    taps = [sum(ladder[:k]) / sum(ladder) * dial["supply_mv"] for k in range(1, 8)]
     config = {
         "board": spec["board"],
         "arch": spec["arch"],
@@ -49,12 +45,11 @@ def compose(board, parts=None):
             "r25_ohm": ntc["r25_ohm"], "b_k": ntc["b_k"], "t0_c": ntc["t0_c"],
             "supply_mv": divider["supply_mv"], "r_series_ohm": divider["r_series_ohm"],
             "r_parallel_ohm": divider["r_parallel_ohm"], "r_fixed_ohm": divider["r_fixed_ohm"],
-            "transfer_mv_counts": transfer,
+            "transfer_mv_counts": adc["transfer_mv_counts"],
             "valid_counts": [counts(mv) for mv in adc["usable_mv"]],
         },
-        "ref": {"counts": counts(ref["supply_mv"] * ref["ratio"]),
-                "tolerance": spec["ref_tolerance_counts"]},
-        "dial": {"counts": [counts(mv) for mv in taps],
+        "ref": {"counts": counts(ref_mv(parts)), "tolerance": spec["ref_tolerance_counts"]},
+        "dial": {"counts": dial_nominal_counts(parts),
                  "tolerance": spec["dial_tolerance_counts"]},
     }
     for key in ("pins", "active_low", "i2c"):
