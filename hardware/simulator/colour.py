@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from hardware.simulator import noise
-from hardware.simulator.ops import ops_for
+from hardware.simulator.ops import Floats, ops_for
 
 UNTOASTED = (80.0, -0.5, 18.0)
 CRUST = (52.2, 14.7, 18.5)
@@ -78,11 +78,15 @@ def counts(de, lab0, element_c, gain, atime_ms, cycles, seed, index, sensor):
                  for row, gc in zip(m, g)]
     dark = sensor["dark_counts_per_ms"] * atime_ms
     top = min(65535, 1024 * int(cycles))
+    if ops is Floats:
+        z = [noise.gaussian(seed, stream, index) for stream in _STREAMS]
+    else:
+        z = noise.gaussian(np.asarray(seed)[None, ...], np.array(_STREAMS).reshape((4,) + (1,) * np.ndim(seed)), index)
     out = []
-    for signal, stream in zip(channels, _STREAMS):
+    for signal, zc in zip(channels, z):
         signal = signal + dark
         # Shot noise: at a higher gain each count stands for fewer photons.
         sigma = np.sqrt(signal * gain / sensor["photons_per_count_at_1x"] + sensor["read_noise_counts"] ** 2)
-        value = ops.clip(ops.rint(signal + sigma * noise.gaussian(seed, stream, index)), 0.0, float(top))
+        value = ops.clip(ops.rint(signal + sigma * zc), 0.0, float(top))
         out.append(int(value) if isinstance(value, float) else value.astype(np.int64))
     return out

@@ -11,7 +11,7 @@ The distribution (each range's source is in hardware/README.md, "Scenario distri
 | region, mains_v | EU 60 % (230 V, uniform +-10 %), NA 40 % (120 V, uniform +-5 %) |
 | heater_w | uniform 600-1500 W |
 | slices | 2 in 75 %, 1 in 25 % |
-| batch | 1 (cold toaster) 60 %, 2 in 30 %, 3 in 10 %; previous batches heat 100-200 s with a 15-90 s reload gap |
+| batch | 1 (cold toaster) 60 %, 2 in 30 %, 3 in 10 %; previous batches toasted to a uniform level 1-7 (heated until its target DE), then a 15-90 s reload gap |
 | level | uniform 1-7 (the dial position) |
 
 Scenario i of `sample(n, seed)` depends only on (seed, i): growing n keeps earlier ones.
@@ -24,6 +24,11 @@ import numpy as np
 from hardware.simulator.bread import TYPES
 
 START_TEMPS_C = {"freezer": -18.0, "fridge": 4.0}   # EN 62552 compartment temperatures
+
+
+def level_delta_e(level):
+    """Target browning of a dial level, ARCHITECTURE.md's fixed table (8, 12, ... 32)."""
+    return 8.0 + 4.0 * (level - 1)
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,8 @@ class Scenario:
     mains_v: float | None = None             # None: the region's nominal
     heater_w: float = 1000.0
     batch: int = 1                           # 1 = cold toaster; 2 = right after a first batch
-    prev_heat_s: float = 150.0               # heating time of each previous batch
+    prev_heat_s: float | None = None         # heating of each previous batch (None: to its level)
+    prev_level: int | None = None            # level the previous batches were toasted to (None: level)
     gap_s: float = 30.0                      # reload gap between batches
     level: int = 4                           # browning dial position 1-7
     lever_down_at_boot: bool = False
@@ -77,8 +83,12 @@ class Scenario:
             problems.append("heater_w must be 100-3000")
         if self.batch not in (1, 2, 3, 4, 5):
             problems.append("batch must be 1-5")
-        if not 0.0 <= self.prev_heat_s <= 600.0 or not 0.0 <= self.gap_s <= 3600.0:
-            problems.append("prev_heat_s must be 0-600 and gap_s 0-3600")
+        if self.prev_heat_s is not None and not 0.0 <= self.prev_heat_s <= 600.0:
+            problems.append("prev_heat_s must be 0-600")
+        if not 0.0 <= self.gap_s <= 3600.0:
+            problems.append("gap_s must be 0-3600")
+        if self.prev_level is not None and self.prev_level not in range(1, 8):
+            problems.append("prev_level must be 1-7")
         if self.level not in range(1, 8):
             problems.append("level must be 1-7")
         if problems:
@@ -97,6 +107,11 @@ class Scenario:
         if self.start_temp_c is not None:
             return self.start_temp_c
         return START_TEMPS_C.get(self.start, self.ambient_c)
+
+    @property
+    def prev_target_de(self):
+        """Browning the previous batches were toasted to (ARCHITECTURE.md's level table)."""
+        return level_delta_e(self.level if self.prev_level is None else self.prev_level)
 
     @property
     def rated_v(self):
@@ -136,9 +151,9 @@ FIELD_TYPES = {
     "bread": str, "thickness_mm": float, "density_kg_m3": float, "water": float,
     "browning_factor": float, "slices": int, "start": str, "start_temp_c": float,
     "ambient_c": float, "region": str, "mains_v": float, "heater_w": float, "batch": int,
-    "prev_heat_s": float, "gap_s": float, "level": int, "lever_down_at_boot": bool, "seed": int,
+    "prev_heat_s": float, "prev_level": int, "gap_s": float, "level": int, "lever_down_at_boot": bool, "seed": int,
 }
-OPTIONAL = ("browning_factor", "start_temp_c", "mains_v")
+OPTIONAL = ("browning_factor", "start_temp_c", "mains_v", "prev_heat_s", "prev_level")
 
 
 def _uniform(rng, bounds):
@@ -167,9 +182,9 @@ def sample_one(seed, index=0):
         mains_v=round(nominal * (1.0 + _uniform(rng, (-tol, tol))), 1),
         heater_w=round(_uniform(rng, (600.0, 1500.0)), 0),
         batch=batch,
-        prev_heat_s=round(_uniform(rng, (100.0, 200.0)), 0),
         gap_s=round(_uniform(rng, (15.0, 90.0)), 0),
         level=int(rng.integers(1, 8)),
+        prev_level=int(rng.integers(1, 8)),
         seed=int(rng.integers(0, 2**31 - 1)),
     )
 

@@ -36,7 +36,7 @@ R_GAS = 8.314462618
 LATENT_VAPOUR = 2.26e6          # J/kg (Zanoni, Peri & Pierucci 1993)
 LATENT_FUSION = 3.34e5          # J/kg
 CP_WATER, CP_ICE, CP_DRY = 4180.0, 2100.0, 1600.0   # J/kgK; dry crumb [EST]
-FREEZABLE = 0.7                 # share of a frozen slice's water that is ice [EST]
+FREEZABLE = 0.85                # share of a frozen slice's water that is ice [EST]
 
 # Zanoni, Peri & Bruno 1995, bread crumb 140-250 C.
 K0_PER_S = 42000.0
@@ -45,9 +45,11 @@ DE_INF = 52.0
 ONSET_C = (105.0, 115.0)
 
 SURFACE_MM = 0.5                # the crust-forming layer [EST]
-SUBSURFACE_MM = 3.0             # where the evaporation front recedes to [EST]
-DRY_CONDUCTIVITY = 0.5          # dried crumb conducts this share of moist crumb's k [EST]
+SUBSURFACE_MM = 1.5             # where the evaporation front recedes to [EST]
+DRY_CONDUCTIVITY = 0.2          # dried crumb conducts this share of moist crumb's k [EST]
 BREAD_EMISSIVITY = 0.9
+FRONT = 1.0
+CRUMB_K_SCALE = 0.5
 
 
 def browning_rate(surface_k, factor, ops=_Arrays):
@@ -83,18 +85,20 @@ class Thermal:
         self.mains_v = col([s.supply_v for s in scenarios])
 
         # A quarter of the ribbon area faces each slot side; the rest of its radiation
-        # goes to the polished reflectors, which hand most of it back.
+        # goes to the polished reflectors, which hand most of it back. Elements of other
+        # ratings are the reference element scaled: same ribbon temperature at rated power.
+        size = self.rated_w / heater["rated_w"]
         area = heater["radiating_area_m2"]
         eps_e = heater["emissivity"]
         eps_bread = 1.0 / (1.0 / eps_e + 1.0 / BREAD_EMISSIVITY - 1.0)
         eps_wall = 1.0 / (1.0 / eps_e + 1.0 / chamber["wall_emissivity"] - 1.0)
         view = heater["bread_view_factor"]
-        self.rad_eb = SIGMA * eps_bread * area / 4.0 * view          # per face, W/K4
-        self.rad_ec = SIGMA * eps_wall * area * (1.0 - view)
-        self.c_e = heater["heat_capacity_j_per_k"]
-        self.conv_e = heater["convection_w_per_k"]
-        self.g_ea = heater["exhaust_w_per_k"]
-        self.g_eh = heater["mount_conductance_w_per_k"]
+        self.rad_eb = SIGMA * eps_bread * area / 4.0 * view * size          # per face, W/K4
+        self.rad_ec = SIGMA * eps_wall * area * (1.0 - view) * size
+        self.c_e = heater["heat_capacity_j_per_k"] * size
+        self.conv_e = heater["convection_w_per_k"] * size
+        self.g_ea = heater["exhaust_w_per_k"] * size
+        self.g_eh = heater["mount_conductance_w_per_k"] * size
         self.c_c = chamber["heat_capacity_j_per_k"]
         self.g_chim = chamber["chimney_w_per_k"]
         self.g_ch = chamber["to_housing_w_per_k"]
@@ -106,7 +110,16 @@ class Thermal:
 
         self.te = self.tc = self.th = self.tn = self.ambient
         self.fuse_open = col([False] * n, bool)
-        self._warm_up(scenarios)
+        warm = [i for i, s in enumerate(scenarios) if s.batch > 1]
+        if warm and self.ops is _Arrays and len(warm) < n:
+            # Only the warm toasters replay their previous batches (the same arithmetic).
+            sub = Thermal([scenarios[i] for i in warm], parts, batch=True)
+            for name in ("te", "tc", "th", "tn", "fuse_open"):
+                value = np.array(getattr(self, name), copy=True)
+                value[warm] = getattr(sub, name)
+                setattr(self, name, value)
+        elif warm:
+            self._warm_up(scenarios)
         self.load(scenarios)
 
     def _column(self, values, dtype=float):
@@ -131,7 +144,7 @@ class Thermal:
         alpha = np.exp(0.01 * porosity - 15.25)
         values = {
             "faces": faces, "loaded": (faces > 0).astype(float), "d0": d0, "d1": d1, "d2": d2,
-            "k_wet": alpha * rho * ((1.0 - w) * CP_DRY + w * CP_WATER),
+            "k_wet": alpha * rho * ((1.0 - w) * CP_DRY + w * CP_WATER) * CRUMB_K_SCALE,
             "factor": a([s.browning for s in scenarios]), "de": np.zeros(len(scenarios)),
             "t0": start, "t1": start, "t2": start,
         }
@@ -215,38 +228,54 @@ class Thermal:
         m1 = (self.w1 + self.i1) / ops.maximum(self.water1, 1e-12)
         m2 = (self.w2 + self.i2) / ops.maximum(self.water2, 1e-12)
         d0, d1, d2 = self.d0, self.d1, self.d2
-        r01 = 0.5 * d0 / (k_dry + (k_wet - k_dry) * m0) + (1.0 - m1) * d1 / k_dry + m1 * 0.5 * d1 / k_wet
-        r12 = 0.5 * d1 / (k_dry + (k_wet - k_dry) * m1) + (1.0 - m2) * d2 / k_dry + m2 * 0.5 * d2 / k_wet
+        # Once a layer boils, heat evaporates water where the dry crust meets it: its wet
+        # half no longer stands between the crust and the front.
+        wet1 = 1.0 - ops.clip((self.t1 - 95.0) / 5.0, 0.0, 1.0) * FRONT
+        wet2 = 1.0 - ops.clip((self.t2 - 95.0) / 5.0, 0.0, 1.0) * FRONT
+        r01 = 0.5 * d0 / (k_dry + (k_wet - k_dry) * m0) + (1.0 - m1) * d1 / k_dry + m1 * 0.5 * d1 / k_wet * wet1
+        r12 = 0.5 * d1 / (k_dry + (k_wet - k_dry) * m1) + (1.0 - m2) * d2 / k_dry + m2 * 0.5 * d2 / k_wet * wet2
         return FACE_AREA_M2 / r01, FACE_AREA_M2 / r12
 
     def _warm_up(self, scenarios):
         """Toasters with batch > 1 start warm: simulate their previous batches (same bread,
-        prev_heat_s of heating, then gap_s to reload), ending right before this toast."""
+        toasted to the previous level's DE or for prev_heat_s, then gap_s to reload),
+        ending right before this toast. Each toaster runs on its own clock from step 0 and
+        keeps its state from the step its round ends, so its history does not depend on
+        its batch-mates."""
         batches = np.array([s.batch for s in scenarios])
         rounds = int(batches.max()) - 1
         if rounds <= 0:
             return
         dt = STEP_MS / 1000.0
         col = self._column
-        # Each toaster's rounds run from step 0 on its own clock, and its state is kept at
-        # the step its round ends: its history does not depend on its batch-mates.
-        heat = col([s.prev_heat_s / dt for s in scenarios])
-        cycle = [int(np.ceil((s.prev_heat_s + s.gap_s) / dt)) for s in scenarios]
-        last = col([c - 1 for c in cycle])
+        ops = self.ops
+        # A previous batch heats for a fixed time, or until its level's DE (capped at 600 s).
+        fixed = col([s.prev_heat_s is not None for s in scenarios], bool)
+        heat = col([(s.prev_heat_s if s.prev_heat_s is not None else 600.0) / dt for s in scenarios])
+        target = col([s.prev_target_de for s in scenarios])
+        gap = col([s.gap_s / dt for s in scenarios])
         kept = ("te", "tc", "th", "tn", "fuse_open")
-        where = self.ops.where
         for r in range(rounds):
             active = col(batches - 1 >= rounds - r, bool)
             self.load(scenarios)
             saved = {name: getattr(self, name) for name in kept}
-            for k in range(max(cycle)):
-                self.unload(k >= heat)
-                self.step(self.heater_w(self.ops.clip(heat - k, 0.0, 1.0) * active), dt)
-                done = k == last
+            stopped = heat * 0.0 + 1e9              # step at which heating stopped
+            finished = col([False] * self.n, bool)
+            k = 0
+            while not np.all(finished):
+                done_heating = ((active == 0) | (k >= heat)
+                                | ((fixed == 0) & (self.de >= target)))
+                stopped = ops.where(done_heating & (stopped > k), float(k), stopped)
+                self.unload(k >= stopped)
+                on = ops.where(fixed, ops.clip(heat - k, 0.0, 1.0), 1.0) * (k < stopped)
+                self.step(self.heater_w(on * active), dt)
+                k += 1
+                end = k >= stopped + gap
                 for name in kept:
-                    saved[name] = where(done, getattr(self, name), saved[name])
+                    saved[name] = ops.where(end > finished, getattr(self, name), saved[name])
+                finished = finished | end
             for name in kept:
-                setattr(self, name, where(active, saved[name], self.ambient if name != "fuse_open" else False))
+                setattr(self, name, ops.where(active, saved[name], self.ambient if name != "fuse_open" else False))
 
     # -- what the sensors and the evaluation see ----------------------------------------
 
