@@ -94,9 +94,10 @@ def _same_toast(paused=False, garbage=False):
         dev.control("DIAL 4")
         dev.control("LEVER DOWN")
         rng = random.Random(5)
-        while not waiter.call("WAIT carriage_up 100").startswith("OK"):
+        while not waiter.call("WAIT carriage_up 20").startswith("OK"):
             if garbage:
-                dev.write(_garbage(rng, boot["boot_id"]))
+                for _ in range(3):
+                    dev.write(_garbage(rng, boot["boot_id"]))
         waiter.close()
         events = {e["kind"]: e["t_ms"] for e in dev.events()}
         truth = dev.truth()
