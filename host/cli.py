@@ -11,6 +11,7 @@ from host.errors import ToasterError
 # dependencies inside run(), so that `toaster --help` stays fast.
 COMMANDS = {
     "devices": "host.commands.devices",
+    "sim run": "host.commands.sim_run",
     "virtual-device": "host.commands.virtual_device",
     "telemetry record": "host.commands.telemetry_record",
     "telemetry report": "host.commands.telemetry_report",
@@ -19,6 +20,7 @@ COMMANDS = {
 
 # One line of help per command group.
 GROUPS = {
+    "sim": "the simulated toaster on its own (no firmware)",
     "telemetry": "record, summarise and export the toaster's serial telemetry",
 }
 

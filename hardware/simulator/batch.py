@@ -69,7 +69,7 @@ def run(scenarios, heat_s=None, until_delta_e=None, policy=None, duration_s=None
     sensor.write(bytes([0x80 | tcs34725.ATIME, atime]), 0)
     sensor.write(bytes([0x80 | tcs34725.CONTROL, tcs34725.GAINS.index(gain)]), 0)
     sensor.write(bytes([0x80 | tcs34725.ENABLE, tcs34725.PON | tcs34725.AEN]), 0)
-    heat_ms = None if heat_s is None else np.broadcast_to(np.asarray(heat_s, float) * 1000.0, (n,))
+    heat_ms = None if heat_s is None else np.broadcast_to(np.round(np.asarray(heat_s, float) * 1000.0), (n,))
     target = None if until_delta_e is None else np.broadcast_to(np.asarray(until_delta_e, float), (n,))
     limit_ms = (duration_s if duration_s is not None else max_s) * 1000.0
     if duration_s is None and heat_ms is not None:
@@ -123,7 +123,8 @@ def run(scenarios, heat_s=None, until_delta_e=None, policy=None, duration_s=None
         while grid + STEP_MS <= stop:
             g = grid + STEP_MS
             on_ms += np.clip(np.minimum(g, t + on_len) - seg, 0.0, None)
-            th.step(th.heater_w(on_ms / STEP_MS))
+            # The bread is down while the heater is on; it pops up when it stops.
+            th.step(th.heater_w(on_ms / STEP_MS), in_slot=((g <= t + on_len) & (on_len > 0)) * 1.0)
             on_ms[:] = 0.0
             on_len = np.where(th.fuse_open, np.minimum(on_len, g - t), on_len)
             prev, cur = cur, snap()

@@ -48,7 +48,8 @@ SURFACE_MM = 0.5                # the crust-forming layer [EST]
 SUBSURFACE_MM = 1.5             # where the evaporation front recedes to [EST]
 DRY_CONDUCTIVITY = 0.2          # dried crumb conducts this share of moist crumb's k [EST]
 BREAD_EMISSIVITY = 0.9
-FRONT = 1.0
+ROOM_W_PER_M2K = 20.0           # a popped-up slice in room air: convection + radiation [EST]
+FRONT_FROM_C = 75.0            # a layer this hot starts boiling at the crust boundary [EST]
 CRUMB_K_SCALE = 0.5
 
 
@@ -169,16 +170,19 @@ class Thermal:
         v = self.mains_v / self.rated_v
         return self.rated_w * v * v * on_fraction
 
-    def step(self, power_w, dt=STEP_MS / 1000.0):
-        """Advance dt seconds with the given mean heater power (W)."""
+    def step(self, power_w, dt=STEP_MS / 1000.0, in_slot=1.0):
+        """Advance dt seconds with the given mean heater power (W). in_slot: 1 while the
+        bread is down in the slots, 0 once it has popped up into the room's air."""
         ops = self.ops
         te, tc, th, ta = self.te, self.tc, self.th, self.ambient
         t0, t1, t2 = self.t0, self.t1, self.t2
-        nf, loaded = self.faces, self.loaded
+        loaded = self.loaded * in_slot
+        nf = self.faces * in_slot
         te_k, t0_k, tc_k = te + KELVIN, t0 + KELVIN, tc + KELVIN
         g_eb = self.rad_eb * (te_k * te_k + t0_k * t0_k) * (te_k + t0_k) * loaded
         g_ec = self.rad_ec * (te_k * te_k + tc_k * tc_k) * (te_k + tc_k) + self.conv_e
         g_cb = self.g_cb * loaded
+        g_room = ROOM_W_PER_M2K * FACE_AREA_M2 * (1.0 - in_slot)
         g01, g12 = self._crumb_conductances()
         c0 = self.dry0 * CP_DRY + self.w0 * CP_WATER + self.i0 * CP_ICE
         c1 = self.dry1 * CP_DRY + self.w1 * CP_WATER + self.i1 * CP_ICE
@@ -195,7 +199,7 @@ class Thermal:
                         g_ec + bread_c + self.g_chim + self.g_ch, self.c_c)
         self.th = relax(th, self.g_ch * tc + self.g_eh * te + self.g_ha * ta,
                         self.g_ch + self.g_eh + self.g_ha, self.c_h)
-        n0 = relax(t0, g_eb * te + g_cb * tc + g01 * t1, g_eb + g_cb + g01, c0)
+        n0 = relax(t0, g_eb * te + g_cb * tc + g_room * ta + g01 * t1, g_eb + g_cb + g_room + g01, c0)
         n1 = relax(t1, g01 * t0 + g12 * t2, g01 + g12, c1)
         n2 = relax(t2, g12 * t1, g12, c2)
 
@@ -205,7 +209,7 @@ class Thermal:
         n2, self.i2, self.w2 = self._plateau(n2, c2, self.i2, self.w2)
 
         mean_k = 0.5 * (t0 + n0) + KELVIN
-        self.de = browning_step(self.de, mean_k, self.factor, dt, ops) * loaded
+        self.de = browning_step(self.de, mean_k, self.factor, dt, ops) * self.loaded
         self.t0, self.t1, self.t2 = n0, n1, n2
         self.tn = self.tc + (self.tn - self.tc) * self.ntc_decay
         self.fuse_open = self.fuse_open | (self.th >= self.fuse_c)
@@ -230,8 +234,8 @@ class Thermal:
         d0, d1, d2 = self.d0, self.d1, self.d2
         # Once a layer boils, heat evaporates water where the dry crust meets it: its wet
         # half no longer stands between the crust and the front.
-        wet1 = 1.0 - ops.clip((self.t1 - 95.0) / 5.0, 0.0, 1.0) * FRONT
-        wet2 = 1.0 - ops.clip((self.t2 - 95.0) / 5.0, 0.0, 1.0) * FRONT
+        wet1 = 1.0 - ops.clip((self.t1 - FRONT_FROM_C) / (100.0 - FRONT_FROM_C), 0.0, 1.0)
+        wet2 = 1.0 - ops.clip((self.t2 - FRONT_FROM_C) / (100.0 - FRONT_FROM_C), 0.0, 1.0)
         r01 = 0.5 * d0 / (k_dry + (k_wet - k_dry) * m0) + (1.0 - m1) * d1 / k_dry + m1 * 0.5 * d1 / k_wet * wet1
         r12 = 0.5 * d1 / (k_dry + (k_wet - k_dry) * m1) + (1.0 - m2) * d2 / k_dry + m2 * 0.5 * d2 / k_wet * wet2
         return FACE_AREA_M2 / r01, FACE_AREA_M2 / r12
@@ -268,7 +272,7 @@ class Thermal:
                 stopped = ops.where(done_heating & (stopped > k), float(k), stopped)
                 self.unload(k >= stopped)
                 on = ops.where(fixed, ops.clip(heat - k, 0.0, 1.0), 1.0) * (k < stopped)
-                self.step(self.heater_w(on * active), dt)
+                self.step(self.heater_w(on * active), dt, on > 0.0)
                 k += 1
                 end = k >= stopped + gap
                 for name in kept:

@@ -217,7 +217,7 @@ class Toaster:
         self.energy_j += power * STEP_MS / 1000.0
         self.heater_on_ms += self._on_ms
         self._on_ms = 0.0
-        self.thermal.step(power)
+        self.thermal.step(power, in_slot=1.0 if self.carriage_down or self._forced else 0.0)
         self._grid = t
         self._snap_prev, self._snap_cur = self._snap_cur, self._thermal_snapshot()
         if self.thermal.fuse_open and not self._fuse_logged:
