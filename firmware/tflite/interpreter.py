@@ -43,6 +43,12 @@ def _kernels(code):
 
 class Interpreter:
     def __init__(self, model):
+        try:
+            self._load(model)
+        except MemoryError:
+            raise ModelError("not enough memory to load the model")
+
+    def _load(self, model):
         m = Model(model)
         self.model = model
         self.tensors = m.tensors
@@ -54,6 +60,9 @@ class Interpreter:
         steps = []
         for op in m.operators:
             name = op_name(op.code)
+            if len(op.outputs) != 1:
+                raise ModelError("operator %d (%s) has %d outputs, not 1"
+                                 % (op.index, name, len(op.outputs)))
             step = _kernels(op.code).prepare(self, op, name)
             if step is not None:
                 steps.append((step, op))
@@ -72,7 +81,10 @@ class Interpreter:
 
     def alias(self, out, inp):
         # `out` holds the same bytes as `inp` (reshapes): no copy, no arena space.
-        self._alias[out.index] = self._root(inp).index
+        root = self._root(inp)
+        if root is out:
+            raise ModelError("%s is its own reshape" % out.describe())
+        self._alias[out.index] = root.index
 
     def _root(self, t):
         while t.index in self._alias:

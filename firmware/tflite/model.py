@@ -16,6 +16,9 @@ TYPE_NAMES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 5:
               16: "uint16", 17: "int4"}
 ITEM_SIZE = {FLOAT32: 4, INT32: 4, INT64: 8, INT8: 1}
 MAX_ELEMENTS = const(1 << 28)
+# Far beyond any model a microcontroller runs; bounds the work of loading a hostile file.
+MAX_TENSORS = const(2048)
+MAX_OPERATORS = const(1024)
 
 
 class Tensor:
@@ -62,6 +65,12 @@ class Model:
                              % len(subgraphs))
         buffers = root.tables(4, "buffer")
         sg = subgraphs[0]
+        v = sg.vector(0, 4)
+        if v is not None and v[1] > MAX_TENSORS:
+            raise ModelError("the model has %d tensors, more than %d" % (v[1], MAX_TENSORS))
+        v = sg.vector(3, 4)
+        if v is not None and v[1] > MAX_OPERATORS:
+            raise ModelError("the model has %d operators, more than %d" % (v[1], MAX_OPERATORS))
         self.tensors = [self._tensor(k, t, buffers)
                         for k, t in enumerate(sg.tables(0, "tensor"))]
         n = len(self.tensors)
