@@ -579,6 +579,7 @@ class VirtualDevice:
         repl_only = self._raw_repl and cause == "SOFT" and self._bridge is not None
         if cause == "SOFT" and self._bridge is not None:
             self._bridge.send_to_port(b"soft reboot\r\n" if repl_only else b"MPY: soft reboot\r\n")
+        self._raw_repl = repl_only
         self._spawn(repl_only)
         if repl_only:
             self._bridge.send_to_device(b"\x01")

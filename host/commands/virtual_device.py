@@ -97,12 +97,15 @@ def run(args):
               % (device.port, "realtime" if args.realtime else "lockstep", device.fs,
                  device.socket_path), file=sys.stderr, flush=True)
         reported = 0
-        while not stop.wait(0.2):
+        while True:
+            stopping = stop.wait(0.2)
             for code, cause in device.exits[reported:]:
                 print("virtual toaster: MCU reset (%s): firmware restarted" % cause,
                       file=sys.stderr, flush=True)
             reported = len(device.exits)
             if device.failure is not None:
                 raise ToasterError("the virtual device stopped: %s" % device.failure)
+            if stopping:
+                break
     print("virtual toaster: stopped", file=sys.stderr)
     return 0
