@@ -1,6 +1,8 @@
 # The toasting decision behind one interface (ARCHITECTURE.md "Policy"). A policy can only
 # stop a toast early: the guard alone bounds heating. The loop times every call and treats
 # anything but True/False, an exception or a late answer as a model fault.
+import math
+
 try:
     from micropython import const
 except ImportError:
@@ -19,25 +21,42 @@ class Policy:
         return False
 
 
-# The fallback: a time per level for a cold toaster, shortened when the chamber is already
-# warm at the start (a second batch browns faster). Calibrated on the simulator by
-# tests/test_firmware_toast.py against the level targets of model_training/targets.py.
-TIME_MS = (0, 60000, 75000, 90000, 105000, 120000, 135000, 150000)
-_COLD_DC = const(250)      # the times above hold for a chamber at 25 C ...
-_WARM_PER_DC = const(3)    # ... and shrink by 0.3 %/C of start temperature above it
-_MIN_SHARE = const(400)    # never below 40 % of the cold time (per mille)
+# The fallback: a time per level, adjusted by the measured temperature. It counts toasting
+# time weighted by the chamber temperature, as browning speeds up with heat (Arrhenius:
+# Zanoni et al. 1995 give about 3 %/C near 200 C at the bread surface; the chamber
+# reading lags the surface, so the weight is a calibrated 3 %/C): a second batch in a warm
+# toaster, or a strong heater, reaches each level's dose sooner. The doses are equivalent
+# times at 100 C, calibrated on the simulator's reference toast (tests/fallback_calibration.py
+# computes them; tests/test_firmware_fallback.py checks they still fit the simulator).
+TARGET_MS = (0, 22500, 26000, 29500, 33000, 36000, 39500, 43500)
+_PER_C = 0.03
+_REF_C = 100
+_STEP_DC = const(50)   # the weight table has a point every 5 C, 0-350 C
+WEIGHTS = tuple(int(1024 * math.exp(_PER_C * (5 * i - _REF_C)) + 0.5) for i in range(71))
+
+
+def weight(temp_dc):
+    """Weight (1024 = 1 at 100 C) of a millisecond at this chamber temperature."""
+    if temp_dc <= 0:
+        return WEIGHTS[0]
+    i = temp_dc // _STEP_DC
+    if i >= len(WEIGHTS) - 1:
+        return WEIGHTS[-1]
+    w = WEIGHTS[i]
+    return w + (WEIGHTS[i + 1] - w) * (temp_dc - i * _STEP_DC) // _STEP_DC
 
 
 class Fallback(Policy):
     name = "fallback"
 
     def __init__(self):
-        self.stop_ms = 0
+        self.dose = 0     # equivalent ms at 100 C so far
+        self.target = 0
 
     def start(self, level, sample):
-        warm = max(0, sample.temp_dc - _COLD_DC)
-        share = max(_MIN_SHARE, 1000 - warm * _WARM_PER_DC // 10)
-        self.stop_ms = TIME_MS[level] * share // 1000
+        self.dose = 0
+        self.target = TARGET_MS[level]
 
     def decide(self, sample):
-        return sample.toast_ms < self.stop_ms
+        self.dose += weight(sample.temp_dc) * sample.dt_ms >> 10
+        return self.dose < self.target

@@ -13,6 +13,7 @@ from host.virtual_device import DeviceTimeout
 TARGET_DE = {level: 4 + 4 * level for level in range(1, 8)}
 BAND = 3
 CUTOFF_C = 250.0
+MAX_TOAST_MS = 360000
 # How far the chamber reading may climb past the cutoff after the heater goes off: the
 # element (about 900 C) keeps radiating for a few seconds.
 OVERSHOOT_C = 10.0
@@ -22,8 +23,6 @@ def max_temp_c(frames):
     return max(int(f["temp_dc"]) for f in fs.ticks(frames)) / 10.0
 
 
-@pytest.mark.xfail(strict=True, reason="fallback times and the overshoot margin wait for the "
-                   "simulator's final physics (hardware/simulator/thermal.py is being tuned)")
 def test_medium_toast_ends_done_in_band(micropython):
     with fs.device() as dev:
         boot = dev.expect("B")
@@ -38,19 +37,20 @@ def test_medium_toast_ends_done_in_band(micropython):
 
 
 def test_policy_that_never_stops_meets_the_time_limit(micropython):
-    with fs.device(fs.ALWAYS) as dev:
+    # A weak heater on low mains (600 W at 114 V) never gets the chamber near the cutoff.
+    args = ["--region", "NA", "--heater-power", "600", "--mains-v", "114"]
+    with fs.device(fs.ALWAYS, sim_args=args) as dev:
         assert dev.expect("B")["policy"] == "stub"
         frames = fs.toast(dev, level=7)
         end = frames[-1]
         assert (end["to"], end["reason"]) == ("done", "time_limit"), end
-        assert int(end["ms"]) - int(frames[0]["ms"]) <= 240000 + 1000
+        start = next(f for f in frames if f["kind"] == "E" and f["to"] == "toasting")
+        assert int(end["ms"]) - int(start["ms"]) == MAX_TOAST_MS
         after = dev.until(lambda f: f["kind"] == "T" and int(f["ms"]) > int(end["ms"]) + 30000)
         assert max_temp_c(frames + after) <= CUTOFF_C + OVERSHOOT_C
         assert not dev.truth()["heater_on"]
 
 
-@pytest.mark.xfail(strict=True, reason="fallback times and the overshoot margin wait for the "
-                   "simulator's final physics (hardware/simulator/thermal.py is being tuned)")
 def test_policy_that_never_stops_meets_the_cutoff(micropython):
     # A hot toaster (third batch) on a strong heater at high mains reaches the cutoff first.
     args = ["--heater-power", "1500", "--mains-v", "250", "--batch", "3"]
@@ -60,10 +60,18 @@ def test_policy_that_never_stops_meets_the_cutoff(micropython):
         end = frames[-1]
         assert (end["to"], end["reason"]) == ("fault", "overtemp"), end
         assert any(f["kind"] == "F" and f["code"] == "overtemp" for f in frames)
+        # The true chamber, sampled as the firmware runs on (lockstep: every request sees
+        # the latest state; the firmware's own reading comes every tick in its frames).
+        chamber = 0.0
+        while True:
+            truth = dev.truth()
+            chamber = max(chamber, truth["chamber_c"])
+            if truth["t_ms"] > int(end["ms"]) + 60000:
+                break
         after = dev.until(lambda f: f["kind"] == "T" and int(f["ms"]) > int(end["ms"]) + 60000)
         peak = max_temp_c(frames + after)
         assert CUTOFF_C <= peak <= CUTOFF_C + OVERSHOOT_C, peak
-        truth = dev.truth()
+        assert chamber <= CUTOFF_C + OVERSHOOT_C, chamber
         assert not truth["heater_on"] and not truth["fuse_open"]
         assert truth["outputs"]["buzzer"] == 1  # the overtemp alarm
         # latched: a new push on the lever does not heat while it is this hot

@@ -330,4 +330,4 @@ def case_host_not_reading_changes_nothing_but_the_drop_count():
         ticks(lp, 2000, warm)
         runs.append((board.beats, lp.session, lp.state, lp.telemetry.dropped))
     assert runs[0][:3] == runs[1][:3]
-    assert runs[0][3] == 0 and runs[1][3] > 1000
+    assert runs[0][3] == 0 and runs[1][3] > 100
