@@ -134,7 +134,9 @@ class Toaster:
 
     def _relay_event(self):
         """When the closed relay will drop (for its event), if nothing else happens."""
-        return self._relay_until if self._relay_logged and not self._welded else NEVER
+        if self._relay_logged and not self._welded and self._relay_until > -NEVER:
+            return self._relay_until
+        return NEVER
 
     def _fire(self):
         t = self.t_ms
@@ -204,7 +206,9 @@ class Toaster:
     def _log_relay(self, t):
         closed = self._relay_closed(t)
         if closed != self._relay_logged:
-            when = t if closed or self._welded else min(t, max(self._relay_until, 0))
+            timed_out = (not closed and self._actual["heat_en"] and not self._welded
+                         and -NEVER < self._relay_until < t)
+            when = self._relay_until if timed_out else t
             self._log("relay_close" if closed else "relay_drop", t_ms=int(when))
             self._relay_logged = closed
             if hasattr(self, "_next_other"):
@@ -636,13 +640,14 @@ class Toaster:
         """Ground truth now: temperatures (C), browning, water, power and switch states."""
         th = self.thermal
         powered = self.heater_powered()
+        self._settle(self.t_ms)
         return {
             "t_ms": self.t_ms,
             "delta_e": th.de, "surface_c": th.t0, "subsurface_c": th.t1, "core_c": th.t2,
             "element_c": th.te, "chamber_c": th.tc, "housing_c": th.th, "ntc_c": self.ntc_temp(),
             "water_lost": th.water_lost, "bread_loaded": bool(th.loaded),
             "heater_on": powered, "heater_w": th.heater_w(1.0) if powered else 0.0,
-            "heater_on_ms": self.heater_on_ms, "energy_j": self.energy_j,
+            "heater_on_ms": self.heater_on_ms + self._on_ms, "energy_j": self.energy_j,
             "relay_closed": self._relay_closed(self.t_ms), "carriage_down": self.carriage_down,
             "fuse_open": bool(th.fuse_open), "mains_v": self.mains_v,
             "mcu_powered": self.mcu_powered, "mcu_booted": self.mcu_booted,
