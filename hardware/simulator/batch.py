@@ -33,7 +33,7 @@ TRUTH = ("delta_e", "surface_c", "core_c", "element_c", "chamber_c", "housing_c"
 class Runs:
     scenarios: list
     t_ms: np.ndarray            # (T,)
-    samples: dict               # name -> (N, T) int64: ntc, clear, red, green, blue
+    samples: dict               # name -> (N, T) int32: ntc, clear, red, green, blue
     truth: dict                 # name -> (N, T) float64
     heater: np.ndarray          # (N, T) on-share of each sample period
     sample_ms: int
@@ -81,8 +81,11 @@ def run(scenarios, heat_s=None, until_delta_e=None, policy=None, duration_s=None
     on_ms = np.zeros(n)
     stopped = np.zeros(n, dtype=bool)
     last_on = 0
-    rows = {name: [] for name in ("ntc",) + CHANNELS + TRUTH + ("heater",)}
-    times = []
+    # (T, N) tables filled row by row; handed out transposed, (N, T).
+    rows_max = int(np.ceil(limit_ms / sample_ms)) + 1
+    tables = {name: np.zeros((rows_max, n), dtype=np.int32) for name in ("ntc",) + CHANNELS}
+    tables.update({name: np.zeros((rows_max, n)) for name in TRUTH + ("heater",)})
+    rows = 0
     t = 0
     while t < limit_ms:
         frac = min(max((t - grid) / STEP_MS, 0.0), 1.0)
@@ -113,9 +116,9 @@ def run(scenarios, heat_s=None, until_delta_e=None, policy=None, duration_s=None
             on_len = np.where(stopped, 0.0, float(sample_ms))
         on_len = on_len * ~th.fuse_open * (th.mains_v > 0)
         for name, value in list(samples.items()) + list(truth.items()):
-            rows[name].append(np.array(value, copy=True))
-        rows["heater"].append(on_len / sample_ms)
-        times.append(t)
+            tables[name][rows] = value
+        tables["heater"][rows] = on_len / sample_ms
+        rows += 1
         if on_len.any():
             last_on = t + sample_ms
         # Time passes to the next sample, with thermal steps on the grid.
@@ -135,5 +138,6 @@ def run(scenarios, heat_s=None, until_delta_e=None, policy=None, duration_s=None
             break
         if progress and t % 10000 == 0:
             progress(t / 1000.0, limit_ms / 1000.0)
-    return Runs(list(scenarios), np.array(times), {k: np.stack(rows[k], axis=1) for k in ("ntc",) + CHANNELS},
-                {k: np.stack(rows[k], axis=1) for k in TRUTH}, np.stack(rows["heater"], axis=1), sample_ms)
+    out = {name: table[:rows].T for name, table in tables.items()}
+    return Runs(list(scenarios), np.arange(rows) * sample_ms, {k: out[k] for k in ("ntc",) + CHANNELS},
+                {k: out[k] for k in TRUTH}, out["heater"], sample_ms)

@@ -29,6 +29,7 @@ from hardware.simulator.bread import FACE_AREA_M2
 from hardware.simulator.ops import Arrays as _Arrays, Floats as _Floats  # noqa: N814
 
 STEP_MS = 250
+WARM_UP_STEP_S = 1.0            # previous batches are replayed in coarser steps
 
 SIGMA = 5.670374419e-8          # W/m2K4
 KELVIN = 273.15
@@ -250,7 +251,7 @@ class Thermal:
         rounds = int(batches.max()) - 1
         if rounds <= 0:
             return
-        dt = STEP_MS / 1000.0
+        dt = WARM_UP_STEP_S
         col = self._column
         ops = self.ops
         # A previous batch heats for a fixed time, or until its level's DE (capped at 600 s).
