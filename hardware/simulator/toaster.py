@@ -14,7 +14,7 @@ energised and the hardware max-on timer has not run out.
 """
 
 from hardware.simulator import analog, colour, noise, parts as parts_file, tcs34725
-from hardware.simulator.faults import INPUTS, OUTPUTS, check
+from hardware.simulator.faults import OUTPUTS, check
 from hardware.simulator.scenario import Scenario
 from hardware.simulator.thermal import STEP_MS, Thermal
 
