@@ -6,6 +6,7 @@ simulated user sets the dial to 4 and pushes the lever. Printed: the outcome (ti
 browning, why it stopped) and where the telemetry went.
 """
 
+import json
 import sys
 import threading
 import time
@@ -48,17 +49,23 @@ class Recording:
             raise self._result
         return self._result.summary()
 
-    def toast(self, timeout=10.0):
-        """The recorded toast, once its file holds the end of it (frames are still on
-        their way through the port when the carriage comes up)."""
+    def toast(self, until_ms, timeout=20.0):
+        """The recorded toast, once the recording has reached the device's clock until_ms
+        (frames are still on their way through the port when the carriage comes up)."""
         from host.telemetry import sessions
         deadline = time.monotonic() + timeout
+        reached = None
         while time.monotonic() < deadline:
-            for session in sessions.load(self.folder) if self.folder.exists() else ():
-                if any(r["kind"] == "E" and r["to"] == "idle" for r in session.records):
-                    return session
+            toasts = sessions.load(self.folder) if self.folder.exists() else []
+            log = self.folder / sessions.DEVICE_LOG
+            records = (toasts[-1].records if toasts else []) + (
+                sessions.read_records(log)[0] if log.exists() else [])
+            reached = max((r["ms"] for r in records if r.get("ms") is not None), default=None)
+            if toasts and reached >= until_ms:
+                return toasts[-1]
             time.sleep(0.05)
-        raise ToasterError("the toast's telemetry did not arrive in %s" % self.folder)
+        raise ToasterError("the toast's telemetry did not arrive in %s (recorded up to "
+                           "device time %s ms of %d)" % (self.folder, reached, until_ms))
 
 
 def wait_for_loop(device, timeout=30.0):
@@ -74,12 +81,13 @@ def wait_for_loop(device, timeout=30.0):
 
 
 def push_lever(device, level, timeout_s=60):
-    """The user: dial to the level, lever down; returns when the carriage comes up."""
+    """The user: dial to the level, lever down. Returns when the carriage comes up: the
+    simulator's time then (ms; the MCU clock's too, in lockstep)."""
     waiter = device.sim.client()
     try:
         device.control("DIAL %d" % level)
         device.control("LEVER DOWN")
-        waiter.ok("WAIT carriage_up %d" % (timeout_s * 1000))
+        return json.loads(waiter.ok("WAIT carriage_up %d" % (timeout_s * 1000)))["t_ms"]
     finally:
         waiter.close()
 
@@ -102,17 +110,20 @@ def demo(out):
             low, high = targets.band(LEVEL)
             print("toasting a slice at level %d (target browning DE %g-%g)..."
                   % (LEVEL, low, high))
-            push_lever(device, LEVEL)
+            up_ms = push_lever(device, LEVEL)
             browning = device.truth()["delta_e"]
-            session = recording.toast()
+            session = recording.toast(up_ms + 1000)
         finally:
             totals = recording.stop()
     s = summary.summarise(session)
-    print("%s after %.1f s, stop reason: %s (%s policy); browning DE %.1f, %s; "
-          "chamber max %.0f C" % (
-              s["end_state"], s["duration_s"], s["stop_reason"], s["policy"], browning,
-              "in the band" if targets.in_band(LEVEL, browning) else "OUTSIDE the band",
-              s["temp_max_c"]))
+    band = "in the band" if targets.in_band(LEVEL, browning) else "OUTSIDE the band"
+    if s["end_state"] is None:   # the device dropped it: the host did not keep up
+        print("the toast's end frame was lost (%d frames missing); browning DE %.1f, %s"
+              % (totals["missing"], browning, band))
+    else:
+        print("%s after %.1f s, stop reason: %s (%s policy); browning DE %.1f, %s; "
+              "chamber max %.0f C" % (s["end_state"], s["duration_s"], s["stop_reason"],
+                                      s["policy"], browning, band, s["temp_max_c"]))
     print("telemetry: %s (%d frames, %d missing, %d damaged)"
           % (_relative(session.path), totals["frames"], totals["missing"],
              sum(totals["damaged"].values())))

@@ -3,7 +3,7 @@ the console between them and the host.
 
     with VirtualDevice(fs) as dev:                  # console on pipes: frames for Python
         boot = dev.expect("B")
-        dev.control("LEVER 1")                      # the simulator's control role
+        dev.control("LEVER DOWN")                   # the simulator's control role
         frames = dev.until(lambda f: f["kind"] == "E" and f["to"] == "done")
 
     with VirtualDevice(fs, console="pty") as dev:   # a serial port for tools
@@ -274,13 +274,6 @@ class Frames(FrameReader):
         self.queue = collections.deque()
         self.cond = threading.Condition()
         self.boot = None          # the last boot frame (a dict)
-        self.tail = bytearray()   # the console's last CONSOLE_TAIL bytes, frames and all
-
-    def data_received(self, data):
-        with self.cond:
-            self.tail += data
-            del self.tail[:-CONSOLE_TAIL]
-        super().data_received(data)
 
     def handle_frame(self, fields, line):
         frame = protocol.as_dict(fields)
@@ -444,12 +437,15 @@ class VirtualDevice:
         self._bridge = None
         self._port_fds = None
         self._proc = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()       # the caller's control connection
+        self._proc_lock = threading.Lock()  # starting and ending the firmware process
         self._stopping = False
         self._control = None           # the caller's control-role connection
         self._command = (None, 0)      # (boot id, last command sequence number)
         self._raw_repl = False         # what the console shows: raw REPL or not
-        self._watch_tail = b""
+        self._output = bytearray()     # the console's last CONSOLE_TAIL bytes
+        self._output_cond = threading.Condition()
+        self._events = None            # the supervisor's control connection
         self._paused = threading.Event()
         self._threads = []
 
@@ -479,6 +475,7 @@ class VirtualDevice:
                 self.port = os.ttyname(slave)
                 self._bridge = Bridge(master, self._wire.master, watch=self._watch)
                 self._bridge.start()
+            self._events = self.sim.client()   # sees every reset from the first boot on
             self._spawn()
             self._spawn_thread(self._supervise, "firmware-supervisor")
         except BaseException:
@@ -496,6 +493,9 @@ class VirtualDevice:
         self.sim.stop()
         for thread in self._threads:
             thread.join(timeout=5)
+        self._kill()  # in case the supervisor was starting one as we stopped
+        if self._events is not None:
+            self._events.close()
         if self._bridge is not None:
             self._bridge.stop()
         if self._wire is not None:
@@ -525,21 +525,24 @@ class VirtualDevice:
         """Start MicroPython: main.py at a boot, only the REPL after a raw-REPL soft
         reset (as a board skips main.py then)."""
         stdin, stdout = self._wire.child_fds()
-        self._wire.flush_input()
         env = dict(os.environ, TOASTER_SIM_SOCKET=self.socket_path,
                    MICROPYPATH=".frozen:" + str(self._rom))
         args = [] if repl_only else ["-i", "main.py"]
-        self._proc = subprocess.Popen(mp.command(args, self.heapsize), cwd=self.fs, env=env,
-                                      stdin=stdin, stdout=stdout, stderr=stdout,
-                                      start_new_session=True)
-        self.boots += 1
+        with self._proc_lock:
+            if self._stopping:
+                return
+            self._wire.flush_input()
+            self._proc = subprocess.Popen(mp.command(args, self.heapsize), cwd=self.fs,
+                                          env=env, stdin=stdin, stdout=stdout, stderr=stdout,
+                                          start_new_session=True)
+            self.boots += 1
 
     def _supervise(self):
         """Restart the firmware whenever the MCU resets: the simulator reset it (watchdog,
         machine.reset(), brown-out), or the process ended by itself (Ctrl-D at the REPL,
         a crash), which the simulator is then told as a soft reset. One thread sees both,
         in the simulator's order, so that no reset is counted twice."""
-        events = self.sim.client()
+        events = self._events
         try:
             while not self._stopping:
                 event = events.wait_reset(50)
@@ -566,8 +569,6 @@ class VirtualDevice:
         except (OSError, SimulatorError) as exc:
             if not self._stopping:
                 self.failure = "%s%s" % (exc, self.sim.last_words())
-        finally:
-            events.close()
 
     def _reboot(self, cause, events):
         # The simulator serves one MCU at a time: wait until it has seen the old one go.
@@ -585,21 +586,26 @@ class VirtualDevice:
             self._bridge.send_to_device(b"\x01")
 
     def _kill(self):
-        proc = self._proc
-        if proc is not None and proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait()
+        with self._proc_lock:
+            proc = self._proc
+            if proc is not None and proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait()
 
     def _watch(self, data):
-        """Follow the REPL mode in what the device prints (pty console)."""
-        seen = self._watch_tail + data
-        raw, friendly = seen.rfind(RAW_REPL), seen.rfind(FRIENDLY)
-        if raw >= 0 or friendly >= 0:
-            self._raw_repl = raw > friendly
-        self._watch_tail = seen[-len(RAW_REPL):]
+        """Everything the device prints: kept for error messages, and read for the REPL
+        mode it is in."""
+        with self._output_cond:
+            seen = bytes(self._output[-len(RAW_REPL):]) + data
+            raw, friendly = seen.rfind(RAW_REPL), seen.rfind(FRIENDLY)
+            if raw >= 0 or friendly >= 0:
+                self._raw_repl = raw > friendly
+            self._output += data
+            del self._output[:-CONSOLE_TAIL]
+            self._output_cond.notify_all()
 
     # -- the console on pipes: frames ----------------------------------------------------
 
@@ -683,19 +689,19 @@ class VirtualDevice:
     def wait_output(self, text, timeout=10.0):
         """Wait until the console has shown `text` (bytes: REPL output, a traceback)."""
         deadline = time.monotonic() + timeout
-        with self.frames.cond:
-            while text not in self.frames.tail:
+        with self._output_cond:
+            while text not in self._output:
                 left = deadline - time.monotonic()
                 if left <= 0 or self._stopping:
                     raise DeviceTimeout("%r not seen within %.1f s%s"
                                         % (text, timeout, self._context()))
-                self.frames.cond.wait(min(left, 0.05))
+                self._output_cond.wait(left)
 
     def _context(self):
         proc = self._proc
         state = "running" if proc is not None and proc.poll() is None else (
             "exited %s" % (proc.returncode if proc else "-"))
-        tail = bytes(self.frames.tail[-1500:]).decode("ascii", "replace")
+        tail = bytes(self._output[-1500:]).decode("ascii", "replace")
         return " (firmware %s, %d boots; console ends with:\n%s)" % (state, self.boots, tail)
 
     # -- the simulator's control role ----------------------------------------------------
