@@ -207,3 +207,13 @@ def test_timeout_says_what_the_console_showed(tiny):
     tiny.write(b"\x03")
     with pytest.raises(DeviceTimeout, match="KeyboardInterrupt"):
         tiny.expect("T", timeout=0.5)
+
+
+def test_realtime_device_keeps_to_the_wall_clock(micropython, firmware_image):
+    with VirtualDevice(image=firmware_image, realtime=True) as dev:
+        first = dev.expect("T", timeout=20)
+        t0 = time.monotonic()
+        last = dev.expect(lambda f: f["kind"] == "T" and int(f["ms"]) >= int(first["ms"]) + 1500,
+                          timeout=20)
+        wall_ms = (time.monotonic() - t0) * 1000
+        assert abs(wall_ms - (int(last["ms"]) - int(first["ms"]))) < 300
