@@ -12,6 +12,7 @@ from host.errors import ToasterError
 COMMANDS = {
     "devices": "host.commands.devices",
     "sim run": "host.commands.sim_run",
+    "flash": "host.commands.flash",
     "virtual-device": "host.commands.virtual_device",
     "telemetry record": "host.commands.telemetry_record",
     "telemetry report": "host.commands.telemetry_report",

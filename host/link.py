@@ -8,6 +8,7 @@ import contextlib
 import errno
 import io
 import os
+import time
 
 import serial
 
@@ -83,13 +84,15 @@ def open_serial(port, baudrate=115200, timeout=None):
 
 
 class Link:
-    """A MicroPython device on `port`, in its raw REPL (entered without a soft reset, so
-    the running firmware is interrupted with Ctrl-C, as `mpremote resume` does)."""
+    """A MicroPython device on `port`. enter() takes it to the raw REPL without a soft
+    reset (the running firmware is interrupted with Ctrl-C, as `mpremote resume` does);
+    until then the port only listens."""
 
     def __init__(self, port, baudrate=115200):
         from mpremote.transport import TransportError
         from mpremote.transport_serial import SerialTransport
         self.port = port
+        self.entered = False
         if "://" not in port and not os.path.exists(port):
             raise _missing(port)
         try:
@@ -99,19 +102,20 @@ class Link:
             # The transport hides why; opening the port ourselves tells.
             open_serial(port, baudrate).close()
             raise LinkError("cannot open %s" % port) from None
-        try:
-            self._enter()
-        except BaseException:
-            self.close()
-            raise
 
-    def _enter(self):
+    def enter(self):
+        """Interrupt the running program (Ctrl-C) and enter the raw REPL."""
         from mpremote.transport import TransportError
         said = io.StringIO()
         try:
-            with self.errors("connecting"), contextlib.redirect_stdout(said):
+            self._interrupt()
+            with contextlib.redirect_stdout(said):
                 self.transport.enter_raw_repl(soft_reset=False,
                                               timeout_overall=ENTER_TIMEOUT_S)
+            self.entered = True
+        except (serial.SerialException, OSError):
+            raise LinkLost("lost the connection to %s while connecting" % self.port) \
+                from None
         except TransportError:
             heard = said.getvalue().strip()
             raise NoMicroPython(
@@ -119,6 +123,31 @@ class Link:
                 "(a bare board needs `toaster flash --micropython IMAGE` first)"
                 % (self.port, " (it said %s)" % heard[:60] if heard not in ("", "b''")
                    else "")) from None
+
+    def _interrupt(self):
+        """Ctrl-C until the program stops: a prompt, or silence. A device still booting
+        can miss one (bytes sent during a reset are lost); and mpremote's own wait for
+        the raw REPL never ends while the firmware keeps sending frames."""
+        ser = self.serial
+        end = time.monotonic() + ENTER_TIMEOUT_S
+        timeout, ser.timeout = ser.timeout, 0.02
+        try:
+            while time.monotonic() < end:
+                ser.write(b"\r\x03")
+                tail, last = b"", time.monotonic()
+                until = last + 0.5
+                while time.monotonic() < until:
+                    data = ser.read(ser.in_waiting or 1)
+                    if data:
+                        tail, last = (tail + data)[-16:], time.monotonic()
+                        if tail.endswith((b">>> ", b"\r\n>")):
+                            return
+                    elif time.monotonic() - last > 0.2:
+                        return  # quiet: at a prompt already, or nobody there
+        finally:
+            ser.timeout = timeout
+        raise NoMicroPython("%s keeps sending but does not stop for Ctrl-C: is MicroPython "
+                            "running there (with Ctrl-C enabled)?" % self.port)
 
     @property
     def serial(self):
@@ -172,13 +201,16 @@ class Link:
             return self.transport.eval(expression)
 
     def implementation(self):
-        """(name, version, machine, mpy arch number) of the device's Python."""
+        """What the device runs: a dict with name ("micropython"), version, machine,
+        platform (sys.platform: "linux" for the unix port of the virtual device) and arch
+        (the native-code architecture number from sys.implementation._mpy, or None)."""
         self.exec("import sys", "asking what it runs")
-        name, version, machine, mpy = self.eval(
+        name, version, machine, platform, mpy = self.eval(
             "(sys.implementation.name, '.'.join(str(v) for v in sys.implementation.version"
-            "[:3]), getattr(sys.implementation, '_machine', sys.platform),"
+            "[:3]), getattr(sys.implementation, '_machine', '-'), sys.platform,"
             " getattr(sys.implementation, '_mpy', 0))", "asking what it runs")
-        return name, version, machine, mpy >> 10 & 15 if mpy else None
+        return {"name": name, "version": version, "machine": machine,
+                "platform": platform, "arch": mpy >> 10 & 15 if mpy else None}
 
     # -- files ---------------------------------------------------------------------------
 
@@ -208,16 +240,22 @@ class Link:
             raise
 
     def files(self, folder):
-        """Relative paths of all files under `folder` on the device ([] when missing)."""
+        """{relative path: size} of all files under `folder` on the device ({} when there
+        is no such folder)."""
         code = ("import os\n"
                 "def walk(d, p):\n"
                 " try:\n  entries = list(os.ilistdir(d))\n except OSError:\n  return\n"
                 " for e in entries:\n"
                 "  if e[1] & 0x4000:\n   walk(d + '/' + e[0], p + e[0] + '/')\n"
-                "  else:\n   print(p + e[0])\n"
+                "  else:\n   print(p + e[0], os.stat(d + '/' + e[0])[6])\n"
                 "walk(%r, '')\n" % folder)
         out = self.exec(code, "listing %s" % folder)
-        return [line for line in out.decode().splitlines() if line]
+        found = {}
+        for line in out.decode().splitlines():
+            if line.strip():
+                rel, size = line.rsplit(" ", 1)
+                found[rel] = int(size)
+        return found
 
     def makedirs(self, path):
         code = ("import os\np = ''\nfor part in %r.split('/'):\n p = p + part\n"
@@ -251,9 +289,21 @@ class Link:
             return None
         return st[0] * st[4], st[0]  # (free bytes, block size)
 
-    def restart(self):
-        """Leave the raw REPL and soft-reset, as a board reboots into /main.py (the unix
-        port of the virtual device ends, and the virtual device starts it again)."""
-        with self.errors("restarting"):
+    def leave(self):
+        """Back from the raw REPL to the friendly one, without a reset."""
+        with self.errors("leaving the raw REPL"):
             self.transport.exit_raw_repl()
-            self.serial.write(b"\x04")  # ctrl-D at the friendly REPL: soft reset
+        self.entered = False
+
+    def restart(self, hard):
+        """Restart the device into /main.py: machine.reset() (hard: a board, where a soft
+        reset would leave a running watchdog running), or leave the raw REPL and
+        soft-reset (the virtual device: the unix port ends and is started again). The
+        port may go away for a while (USB boards re-enumerate)."""
+        with self.errors("restarting"):
+            self.entered = False
+            if hard:
+                self.transport.exec_raw_no_follow("import machine\nmachine.reset()")
+            else:
+                self.transport.exit_raw_repl()
+                self.serial.write(b"\x04")  # ctrl-D at the friendly REPL: soft reset
