@@ -1,0 +1,77 @@
+"""Runs -> feature table, through the firmware's own feature extraction (firmware/features.py)
+tick by tick, as the device computes them: no second implementation, no skew.
+
+The first tick of a run starts the features (the firmware's Policy.start); every later
+tick is a row, as every later tick is a decide() on the device.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from firmware.features import Features
+
+
+class Tick:
+    """One tick's sample, with the fields the features read (a firmware Sample stand-in
+    for recorded data: only the attributes are shared, never behaviour)."""
+
+    def __init__(self):
+        self.toast_ms = 0
+        self.level = 0
+
+
+@dataclass
+class Table:
+    x: np.ndarray        # (rows, inputs) raw integer features, as float64
+    y: np.ndarray        # (rows,) 1 = keep toasting
+    run: np.ndarray      # (rows,) index of the row's run in the runs given
+    toast_ms: np.ndarray  # (rows,)
+
+    def __len__(self):
+        return len(self.y)
+
+    def select(self, mask):
+        return Table(self.x[mask], self.y[mask], self.run[mask], self.toast_ms[mask])
+
+
+def trace(run, spec):
+    """(raw features per tick 1..T-1, their toast_ms) of one run."""
+    f = Features(spec)
+    names = f.channels
+    missing = [c for c in names if c not in run.channels]
+    if missing:
+        raise ValueError("run %s has no channel %s (it has: %s)"
+                         % (run.name, ", ".join(missing), ", ".join(sorted(run.channels))))
+    columns = [run.channels[c].tolist() for c in names]
+    times = run.toast_ms.tolist()
+    s = Tick()
+    s.level = run.level
+    for c, col in zip(names, columns):
+        setattr(s, c, col[0])
+    f.start(run.level, s)
+    out = np.empty((len(times) - 1, f.n), np.int64)
+    row = [0] * f.n
+    for k in range(1, len(times)):
+        s.toast_ms = times[k]
+        for c, col in zip(names, columns):
+            setattr(s, c, col[k])
+        f.update(s)
+        f.raw_into(row)
+        out[k - 1] = row
+    return out, run.toast_ms[1:]
+
+
+def build(runs, spec, progress=None):
+    """The feature table of runs (rows: every tick after the first)."""
+    xs, ys, idx, ms = [], [], [], []
+    for i, run in enumerate(runs):
+        x, t = trace(run, spec)
+        xs.append(x)
+        ys.append(run.labels()[1:])
+        idx.append(np.full(len(t), i, np.int32))
+        ms.append(t)
+        if progress:
+            progress(1)
+    return Table(np.concatenate(xs).astype(np.float64), np.concatenate(ys),
+                 np.concatenate(idx), np.concatenate(ms))
