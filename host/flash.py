@@ -262,20 +262,26 @@ def wait_boot(link):
 # -- the whole job -------------------------------------------------------------------------
 
 def check_model(folder):
-    """Refuse a model package whose files, hash or interpreter check fail."""
+    """Refuse a model package whose files or hash are wrong, or whose model the firmware's
+    own interpreter cannot run bit-exactly with TFLM (host/model_check.py)."""
     files = image.model_files(folder)  # files there, SHA-256 as model.json says
     from host import model_check
-    tflite = files["model/model.tflite"]
     try:
-        import numpy as np
-        it = model_check.litert(tflite)
-        zeros = [np.zeros(d["shape"], d["dtype"]) for d in it.get_input_details()]
-        model_check.run_litert(tflite, zeros, it)
-        model_check.run_tflm(tflite, zeros)
+        report = model_check.check(files["model/model.tflite"], runs=5)
     except Exception as exc:
-        raise FlashError("%s: the reference interpreters refuse model.tflite (%s): not "
-                         "flashing it" % (folder, str(exc).splitlines()[0] if str(exc)
-                                          else type(exc).__name__)) from None
+        raise FlashError("%s: the reference interpreters cannot read model.tflite (%s): "
+                         "not flashing it" % (folder, _first_line(exc))) from None
+    if report["error"]:
+        raise FlashError("%s: the firmware's interpreter cannot run model.tflite (%s): not "
+                         "flashing it" % (folder, report["error"].splitlines()[0]))
+    if not report["bit_exact"]:
+        raise FlashError("%s: the firmware's interpreter differs from TFLM on model.tflite "
+                         "(largest difference per output: %s): not flashing it"
+                         % (folder, report["max_abs_diff"]))
+
+
+def _first_line(exc):
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def flash(port, board=None, model=None, dry_run=False, say=print, hook=no_step,
