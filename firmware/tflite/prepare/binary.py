@@ -1,72 +1,11 @@
-# ADD, SUB and MUL of int8 tensors with broadcasting. Each input's part of the integer
-# arithmetic depends on its own byte only, so it is a 256-entry table per input; the sum
-# (or product) of two table entries then goes through the shared output stage.
-import micropython
+# Prepare of ADD, SUB and MUL. Each input's part of TFLM's integer arithmetic depends on
+# its own byte only, so it becomes a 256-entry table per input.
 from array import array
 
 from .. import quant
-from ..errors import ModelError
-from . import kernel_util as ku
-from . import requantize as rq
-
-CHUNK = 256
-# Parameter words: mode (0 add, 1 multiply), rank, then per output dimension (size,
-# stride in input 1, stride in input 2), then the two tables, then the index counters.
-MODE, RANK, DIMS = 0, 1, 2
-
-
-@micropython.viper
-def _binary(a):
-    acc = ptr32(a[3])
-    x1 = ptr8(a[0])
-    x2 = ptr8(a[1])
-    p = ptr32(a[4])
-    n = int(a[5])
-    mul = p[0]
-    rank = p[1]
-    t1 = ptr32(uint(p) + uint(4 * (2 + 3 * rank)))
-    t2 = ptr32(uint(t1) + 1024)
-    idx = ptr32(uint(t2) + 1024)
-    for d in range(rank):
-        idx[d] = 0
-    ptr32(a[6])[5] = 0
-    i1 = 0
-    i2 = 0
-    k = 0
-    for i in range(n):
-        if mul:
-            acc[k] = t1[x1[i1]] * t2[x2[i2]]
-        else:
-            acc[k] = t1[x1[i1]] + t2[x2[i2]]
-        k += 1
-        if k == 256:
-            rq.requantize(a[3], a[2], k, a[6])
-            k = 0
-        d = rank - 1
-        while d >= 0:
-            idx[d] += 1
-            i1 += p[3 + 3 * d]
-            i2 += p[4 + 3 * d]
-            if idx[d] < p[2 + 3 * d]:
-                break
-            i1 -= p[3 + 3 * d] * idx[d]
-            i2 -= p[4 + 3 * d] * idx[d]
-            idx[d] = 0
-            d -= 1
-    if k:
-        rq.requantize(a[3], a[2], k, a[6])
-
-
-class Binary:
-    def __init__(self, interp, x1, x2, out, p, q):
-        self.interp, self.x1, self.x2, self.out, self.p, self.q = interp, x1, x2, out, p, q
-
-    def bind(self):
-        self.args = (self.x1.buf, self.x2.buf, self.out.buf, self.interp.scratch, self.p,
-                     self.out.size, self.q)
-
-    def run(self):
-        _binary(self.args)
+from ..kernels import binary as k
+from ..kernels import requantize as rq
+from . import util as ku
 
 
 def _smaller_than_one(op, name, m, q):
@@ -133,15 +72,15 @@ def prepare(interp, op, name):
         if op.code == 41:
             t2 = [-v for v in t2]
     p = array("i", bytes(4 * (2 + 4 * rank + 512)))
-    p[MODE] = op.code == 18
-    p[RANK] = rank
+    p[k.MODE] = op.code == 18
+    p[k.RANK] = rank
     for d in range(rank):
-        p[DIMS + 3 * d] = out.shape[d]
-        p[DIMS + 3 * d + 1] = strides1[d]
-        p[DIMS + 3 * d + 2] = strides2[d]
-    base = DIMS + 3 * rank
+        p[k.DIMS + 3 * d] = out.shape[d]
+        p[k.DIMS + 3 * d + 1] = strides1[d]
+        p[k.DIMS + 3 * d + 2] = strides2[d]
+    base = k.DIMS + 3 * rank
     for b in range(256):
         p[base + b] = t1[b]
         p[base + 256 + b] = t2[b]
-    interp.reserve_scratch(min(out.size, CHUNK))
-    return Binary(interp, x1, x2, out, p, rq.params([mult], zpo, lo, hi))
+    interp.reserve_scratch(min(out.size, k.CHUNK))
+    return k.Binary(x1, x2, out, p, rq.params([mult], zpo, lo, hi))

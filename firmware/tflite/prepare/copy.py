@@ -1,73 +1,25 @@
-# CONCATENATION and PAD: int8 bytes placed into a larger output, without requantizing
-# (TFLM requires matching quantization for both).
-import micropython
+# Prepare of CONCATENATION and PAD (no requantizing: TFLM requires matching quantization).
 import struct
 from array import array
 
+from ..kernels import copy as k
 from ..model import INT32, INT64
-from . import kernel_util as ku
-
-# Parameter words: fill byte (256 for none), output size, rank, run (contiguous bytes), base
-# offset in the output, then per leading dimension (input size, output stride), then the
-# index counters.
-FILL, SIZE, RANK, RUN, BASE, DIMS = range(6)
-
-
-@micropython.viper
-def _place(x: ptr8, out: ptr8, p: ptr32):
-    fill = p[0]
-    if fill < 256:
-        for i in range(p[1]):
-            out[i] = fill
-    rank = p[2]
-    run = p[3]
-    idx = ptr32(uint(p) + uint(4 * (5 + 2 * rank)))
-    for d in range(rank):
-        idx[d] = 0
-    o = p[4]
-    i = 0
-    while True:
-        for k in range(run):
-            out[o + k] = x[i + k]
-        i += run
-        d = rank - 1
-        while d >= 0:
-            idx[d] += 1
-            o += p[6 + 2 * d]
-            if idx[d] < p[5 + 2 * d]:
-                break
-            o -= p[6 + 2 * d] * idx[d]
-            idx[d] = 0
-            d -= 1
-        if d < 0:
-            break
-
-
-class Place:
-    def __init__(self, pieces, out):
-        self.pieces, self.out = pieces, out
-
-    def bind(self):
-        self.args = tuple((x.buf, self.out.buf, p) for x, p in self.pieces)
-
-    def run(self):
-        for a in self.args:
-            _place(a[0], a[1], a[2])
+from . import util as ku
 
 
 def _params(fill, out_shape, in_shape, base):
     # Place a block of shape in_shape at element offset `base` of out_shape; the
     # last dimension of the block is contiguous in both.
     rank = len(in_shape) - 1
-    p = array("i", bytes(4 * (DIMS + 3 * rank)))
+    p = array("i", bytes(4 * (k.DIMS + 3 * rank)))
     size = 1
     for d in out_shape:
         size *= d
-    p[FILL], p[SIZE], p[RANK], p[RUN], p[BASE] = fill, size, rank, in_shape[-1], base
+    p[k.FILL], p[k.SIZE], p[k.RANK], p[k.RUN], p[k.BASE] = fill, size, rank, in_shape[-1], base
     stride = out_shape[-1]
     for d in range(rank - 1, -1, -1):
-        p[DIMS + 2 * d] = in_shape[d]
-        p[DIMS + 2 * d + 1] = stride
+        p[k.DIMS + 2 * d] = in_shape[d]
+        p[k.DIMS + 2 * d + 1] = stride
         stride *= out_shape[d]
     return p
 
@@ -116,9 +68,9 @@ def prepare(interp, op, name):
             ku.fail(op, name, "paddings %s do not turn %s into %s"
                     % (list(values), x.shape, out.shape))
         base = sum(values[2 * d] * strides[d] for d in range(rank))
-        fill = (out.zero_points[0] + 256) & 0xFF
+        fill = (ku.int8(op, name, out)[1] + 256) & 0xFF
         if x.size:
             pieces.append((x, _params(fill, out.shape, x.shape, base)))
         else:
             ku.fail(op, name, "empty input")
-    return Place(pieces, out)
+    return k.Place(pieces, out)

@@ -1,58 +1,13 @@
-# Elementwise ops on int8 input, which has only 256 values: LOGISTIC, TANH, RELU, RELU6,
-# QUANTIZE int8 -> int8 and DEQUANTIZE int8 -> float32 become a table built at load time
-# with TFLM's integer arithmetic, then one lookup per element. QUANTIZE float32 -> int8 is
-# a binary search among the 255 float thresholds where the quantized value steps up.
-import micropython
+# Prepare of the elementwise ops: int8 input has only 256 values, so each op becomes a
+# table built here with TFLM's integer arithmetic. QUANTIZE from float32 becomes the 255
+# float thresholds (as ordered keys of the float32 bit patterns) between output values.
 from array import array
 
 from .. import quant
-from ..model import FLOAT32, INT8
-from . import kernel_util as ku
-from .requantize import SEXT_SHIFT
-
-
-@micropython.viper
-def _lut8(x: ptr8, out: ptr8, n: int, table: ptr8):
-    for i in range(n):
-        out[i] = table[x[i]]
-
-
-@micropython.viper
-def _lut32(x: ptr8, out: ptr32, n: int, table: ptr32):
-    for i in range(n):
-        out[i] = table[x[i]]
-
-
-@micropython.viper
-def _search(x: ptr32, out: ptr8, n: int, t: ptr32):
-    # t: [sign-extension shift, 255 ascending thresholds on the ordered float32 keys]
-    s = t[0]
-    for i in range(n):
-        raw = x[i]
-        key = int(uint(raw << (s + 1)) >> (s + 1))
-        if (raw >> 31) & 1:
-            key = 0 - key
-        lo = 0
-        hi = 255
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if ((t[mid + 1] << s) >> s) <= key:
-                lo = mid + 1
-            else:
-                hi = mid
-        out[i] = (lo + 128) & 0xFF
-
-
-class Lut:
-    def __init__(self, fn, x, out, table):
-        self.fn, self.x, self.out, self.table = fn, x, out, table
-
-    def bind(self):
-        self.args = (self.x.buf, self.out.buf, self.x.size, self.table)
-
-    def run(self):
-        a = self.args
-        self.fn(a[0], a[1], a[2], a[3])
+from ..kernels import lut as k
+from ..kernels.requantize import SEXT_SHIFT
+from ..model import FLOAT32
+from . import util as ku
 
 
 def _int8_table(f):
@@ -97,25 +52,25 @@ def _float_thresholds(scale, zp):
     t = array("i", bytes(4 * 256))
     t[0] = SEXT_SHIFT
 
-    def level(key):
+    def quantized(key):
         bits = key if key >= 0 else (-key) | 0x80000000
         m, e = quant.f32(bits)
         return quant.quantize_value(m, 1, e, scale, zp)
 
     ms, es = quant.f32(scale)
-    for k in range(-127, 128):
-        r = k - zp
+    for level in range(-127, 128):
+        r = level - zp
         m, q = quant.round_float(abs(2 * r - 1) * ms, 2, es, (24, -149))
         if m >> 23:
             bits = min(((q + 150) << 23) | (m & 0x7FFFFF), 0x7F800000)
         else:
             bits = m
         key = bits if 2 * r - 1 > 0 else -bits
-        while key > -0x7F800000 and level(key) >= k:
+        while key > -0x7F800000 and quantized(key) >= level:
             key -= 1
-        while key < 0x7F800000 and level(key) < k:
+        while key < 0x7F800000 and quantized(key) < level:
             key += 1
-        t[k + 128] = key
+        t[level + 128] = key
     return t
 
 
@@ -127,7 +82,7 @@ def prepare(interp, op, name):
     code = op.code
     if code == 114 and x.type == FLOAT32:
         s, zp = ku.int8(op, name, out)
-        return Lut(_search, x, out, _float_thresholds(s, zp))
+        return k.Lut(k.search, x, out, _float_thresholds(s, zp))
     in_s, in_zp = ku.int8(op, name, x)
     if code == 6:
         if out.type != FLOAT32:
@@ -138,7 +93,7 @@ def prepare(interp, op, name):
             v = (b - 256 if b >= 128 else b) - in_zp
             m, q = quant.round_float(abs(v) * ms, 1, es, (24, -149))
             table[b] = (-m if v < 0 else m) * 2.0 ** q
-        return Lut(_lut32, x, out, table)
+        return k.Lut(k.lut32, x, out, table)
     out_s, out_zp = ku.int8(op, name, out)
     if code == 21:      # RELU6: clamps to [0, 6] in the input's quantization
         six = _clamp(quant.quantize_value(6, 1, 0, in_s, in_zp))
@@ -153,4 +108,4 @@ def prepare(interp, op, name):
         f = _sigmoid_like(in_s, in_zp, quant.logistic, 8, -128)
     else:               # TANH
         f = _sigmoid_like(in_s, in_zp, quant.tanh, 7, 0)
-    return Lut(_lut8, x, out, _int8_table(f))
+    return k.Lut(k.lut8, x, out, _int8_table(f))

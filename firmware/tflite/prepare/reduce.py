@@ -1,51 +1,12 @@
-# MEAN of int8 over any set of axes (TFLM's integer mean: the sum, rescaled once).
-import micropython
+# Prepare of MEAN over any set of axes (TFLM's integer mean: the multiplier absorbs
+# 1 / count as far as its precision allows).
 from array import array
 
 from .. import quant
-from . import kernel_util as ku
-from . import requantize as rq
-from .shape import _value
-
-
-@micropython.viper
-def _sum(x: ptr8, acc: ptr32, p: ptr32, n: int):
-    # acc[j] += x[i] over the input in order, where j steps through the output by the
-    # strides in p: p[0] = rank, then per dimension (size, output stride).
-    rank = p[0]
-    idx = ptr32(uint(p) + uint(4 * (1 + 2 * rank)))
-    for d in range(rank):
-        idx[d] = 0
-    j = 0
-    for i in range(n):
-        acc[j] += (x[i] ^ 0x80) - 0x80
-        d = rank - 1
-        while d >= 0:
-            idx[d] += 1
-            j += p[2 + 2 * d]
-            if idx[d] < p[1 + 2 * d]:
-                break
-            j -= p[2 + 2 * d] * idx[d]
-            idx[d] = 0
-            d -= 1
-
-
-class Mean:
-    def __init__(self, interp, x, out, p, q, start):
-        self.interp, self.x, self.out, self.p, self.q, self.start = interp, x, out, p, q, start
-
-    def bind(self):
-        self.args = (self.x.buf, self.interp.scratch, self.p, self.x.size, self.out.buf,
-                     self.out.size, self.q)
-
-    def run(self):
-        a = self.args
-        acc = a[1]
-        for j in range(a[5]):
-            acc[j] = self.start
-        _sum(a[0], acc, a[2], a[3])
-        a[6][rq.BASE] = 0
-        rq.requantize(acc, a[4], a[5], a[6])
+from ..kernels import reduce as k
+from ..kernels import requantize as rq
+from . import util as ku
+from .shape import value
 
 
 def prepare(interp, op, name):
@@ -55,7 +16,7 @@ def prepare(interp, op, name):
     out_s, out_zp = ku.int8(op, name, out)
     rank = len(x.shape)
     axes = []
-    for a in _value(op, name, ku.tensor(interp, op, name, 1)):
+    for a in value(op, name, ku.tensor(interp, op, name, 1)):
         if not -rank <= a < rank:
             ku.fail(op, name, "axis %d out of range" % a)
         if a % rank not in axes:
@@ -74,11 +35,11 @@ def prepare(interp, op, name):
         if d not in axes:
             stride *= x.shape[d]
     m, shift = quant.multiplier(in_s, None, out_s)
-    k = min(_floor_log2(count), 32, 31 + shift) if count else 0
-    m, shift = (m << k) // count if count else 0, shift - k
+    bits = min(_floor_log2(count), 32, 31 + shift) if count else 0
+    m, shift = (m << bits) // count if count else 0, shift - bits
     q = rq.params([(m, shift)], out_zp, -128, 127)
     interp.reserve_scratch(out.size)
-    return Mean(interp, x, out, p, q, -in_zp * count)
+    return k.Mean(x, out, p, q, -in_zp * count)
 
 
 def _product(values):

@@ -4,10 +4,10 @@
 import struct
 
 from ..model import INT32, INT64
-from . import kernel_util as ku
+from . import util as ku
 
 
-def _value(op, name, t):
+def value(op, name, t):
     if t.value is not None:
         return t.value
     if t.data is not None and t.type in (INT32, INT64):
@@ -27,8 +27,8 @@ def _strided_slice(op, name, interp):
     out = ku.tensor(interp, op, name, 0, output=True)
     if len(x.shape) != 1 or op.options is None:
         ku.fail(op, name, "only 1-D shape vectors can be sliced")
-    v = _value(op, name, x)
-    b, e, s = _value(op, name, begin)[0], _value(op, name, end)[0], _value(op, name, strides)[0]
+    v = value(op, name, x)
+    b, e, s = value(op, name, begin)[0], value(op, name, end)[0], value(op, name, strides)[0]
     o = op.options
     begin_mask, end_mask, shrink = o.scalar(0, "i"), o.scalar(1, "i"), o.scalar(4, "i")
     if o.scalar(2, "i") or o.scalar(3, "i") or s == 0:
@@ -61,13 +61,13 @@ def prepare(interp, op, name):
             t = ku.tensor(interp, op, name, i)
             if t.shape:
                 ku.fail(op, name, "only scalars can be packed")
-            values += _value(op, name, t)
+            values += value(op, name, t)
         _fold(op, name, out, values)
     else:                   # RESHAPE, SQUEEZE
         if x.size != out.size or x.type != out.type:
             ku.fail(op, name, "%s cannot be reshaped to %s" % (x.describe(), out.describe()))
         if op.code == 22 and len(op.inputs) > 1 and op.inputs[1] >= 0:
-            shape = _value(op, name, ku.tensor(interp, op, name, 1))
+            shape = value(op, name, ku.tensor(interp, op, name, 1))
             if -1 in shape:
                 known = 1
                 for d in shape:
@@ -77,6 +77,4 @@ def prepare(interp, op, name):
                 ku.fail(op, name, "new shape %s does not match %s" % (shape, out.describe()))
         if x.value is not None:
             out.value = x.value
-        else:
-            interp.alias(out, x)
     return None

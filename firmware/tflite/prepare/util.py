@@ -1,6 +1,6 @@
 # Load-time checks and derived numbers that several kernels share.
 from ..errors import ModelError
-from ..model import INT8, TYPE_NAMES
+from ..model import INT8, type_name
 from .. import quant
 
 
@@ -19,13 +19,14 @@ def int8(op, name, t):
     # (scale bits, zero point) of a per-tensor int8 activation tensor.
     if t.type != INT8:
         fail(op, name, "%s is %s, only int8 is supported"
-             % (t.describe(), TYPE_NAMES.get(t.type, "type %d" % t.type)))
-    if len(t.scales) != 1:
+             % (t.describe(), type_name(t.type)))
+    scales, zero_points, axis = t.quantization()
+    if len(scales) != 1:
         fail(op, name, "%s needs per-tensor quantization" % t.describe())
-    zp = t.zero_points[0]
+    zp = zero_points[0]
     if not -128 <= zp <= 127:
         fail(op, name, "%s: zero point %d out of int8 range" % (t.describe(), zp))
-    return t.scales[0], zp
+    return scales[0], zp
 
 
 def same_quantization(op, name, a, b):
@@ -36,10 +37,11 @@ def same_quantization(op, name, a, b):
 
 def activation(op, name, act, out):
     s, zp = int8(op, name, out)
-    try:
-        return quant.activation_range(act, s, zp, name)
-    except ModelError as e:
-        fail(op, name, str(e))
+    bounds = quant.activation_range(act, s, zp)
+    if bounds is None:
+        fail(op, name, "fused activation %d is not supported with output scale %r"
+             % (act, quant.f32(s)[0] * 2.0 ** quant.f32(s)[1]))
+    return bounds
 
 
 def padding(op, name, padding, size, filt, stride, dilation):
