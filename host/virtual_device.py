@@ -436,6 +436,7 @@ class VirtualDevice:
         self._wire = None
         self._bridge = None
         self._port_fds = None
+        self._fs_lock = None           # an flock on the device folder while we run
         self._proc = None
         self._lock = threading.Lock()       # the caller's control connection
         self._proc_lock = threading.Lock()  # starting and ending the firmware process
@@ -502,15 +503,27 @@ class VirtualDevice:
             self._wire.close()
         for fd in self._port_fds or ():
             _close(fd)
+        if self._fs_lock is not None:
+            _close(self._fs_lock)
         with self.frames.cond:
             self.frames.cond.notify_all()
         self._tmp.cleanup()
 
     def _install(self):
+        """Claim the device folder (one device per folder) and give a new or empty one
+        the checkout's firmware."""
+        if self.fs.exists() and not self.fs.is_dir():
+            raise ToasterError("%s is not a folder" % self.fs)
+        self.fs.mkdir(parents=True, exist_ok=True)
+        self._fs_lock = os.open(self.fs, os.O_RDONLY)
+        try:
+            fcntl.flock(self._fs_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ToasterError("%s is in use by another virtual device" % self.fs) from None
         if (self.fs / "main.py").exists():
             return
         from host import image
-        if self.fs.exists() and any(self.fs.iterdir()):
+        if any(self.fs.iterdir()):
             raise ToasterError("%s is neither empty nor a device folder (no main.py)" % self.fs)
         image.install(self.image or image.build(self.board), self.fs)
 

@@ -203,6 +203,12 @@ def test_folder_that_is_not_a_device_is_refused(tmp_path):
     assert (tmp_path / "thesis.tex").read_text() == "precious"
 
 
+def test_one_device_per_folder(tiny):
+    with pytest.raises(ToasterError, match="in use by another virtual device"):
+        VirtualDevice(tiny.fs).start()
+    assert tiny.control("STATUS")   # the first one runs on
+
+
 def test_timeout_says_what_the_console_showed(tiny):
     tiny.write(b"\x03")
     with pytest.raises(DeviceTimeout, match="KeyboardInterrupt"):

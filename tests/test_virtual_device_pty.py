@@ -3,6 +3,7 @@ board's, the port stays open across resets, a host that stops reading makes the 
 drop frames; and `toaster virtual-device` as a user runs it."""
 
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -164,3 +165,15 @@ def test_toaster_virtual_device_refuses_a_bad_scenario(micropython):
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr.startswith("toaster: ") and "thickness" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_toaster_telemetry_record_on_the_port(device, tmp_path):
+    out = tmp_path / "rec"
+    proc = subprocess.run([sys.executable, "-m", "host.cli", "telemetry", "record", "--port",
+                           device.port, "--out", str(out), "--duration", "1.5", "--quiet"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    records = [json.loads(line) for line in (out / "device.jsonl").read_text().splitlines()]
+    ticks = [r for r in records if r["kind"] == "T"]
+    assert len(ticks) > 20 and {r["state"] for r in ticks} == {"idle"}
+    assert ", missing 0," in proc.stdout   # every frame the device sent was recorded
