@@ -63,6 +63,10 @@ class FrameReader(serial.threaded.Protocol):
         pending, self._pending = self._pending, b""
         self._before(pending)
 
+    def discard(self):
+        """Drop a partial frame without counting it (the stream was stopped on purpose)."""
+        self._pending = b""
+
     def _line(self, line):
         start = line.rfind(_START)
         if start < 0:

@@ -76,7 +76,9 @@ class Recorder:
         self._event("port_back", self.source)
 
     def close(self):
-        self.reader.flush()
+        # A frame still arriving when the recording stops is not damage: it is in the raw
+        # stream, cut where the recording ends.
+        self.reader.discard()
         self.files.close()
         if self.raw is not None:
             self.raw.close()

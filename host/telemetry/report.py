@@ -95,10 +95,11 @@ def plot(session, path):
         s["end_state"] or "unfinished", s["stop_reason"] or "-",
         "  rated %s" % s["rating"] if s["rating"] else ""), fontsize=10)
 
-    ax_temp.plot(t, [r["temp_dc"] / 10 if r["temp_dc"] is not None else float("nan")
-                     for r in ticks], color="tab:red", label="chamber")
-    ax_temp.axhline(CUTOFF_C, color="tab:red", linestyle=":", linewidth=1,
-                    label="cutoff %d C" % CUTOFF_C)
+    temps = [r["temp_dc"] / 10 if r["temp_dc"] is not None else float("nan") for r in ticks]
+    ax_temp.plot(t, temps, color="tab:red", label="chamber")
+    if max((x for x in temps if x == x), default=0) > CUTOFF_C - 80:
+        ax_temp.axhline(CUTOFF_C, color="tab:red", linestyle=":", linewidth=1,
+                        label="cutoff %d C" % CUTOFF_C)
     ax_temp.set_ylabel("temperature C")
 
     c0 = next((r["c"] for r in ticks if r["c"]), None)
@@ -121,10 +122,22 @@ def plot(session, path):
 
     # Guard verdicts other than ok, faults, state changes and the stop on every panel.
     guard = [(x, r["guard"]) for x, r in zip(t, ticks) if r["guard"] != "ok"]
-    marks = [(elapsed_s(r["ms"], t0), "fault: " + r["code"], "tab:purple")
-             for r in session.records if r["kind"] == "F"]
-    marks += [(elapsed_s(r["ms"], t0), "%s (%s)" % (r["to"], r["reason"]), "tab:gray")
-              for r in session.records if r["kind"] == "E"]
+    # Events and faults as vertical lines; those within 1 % of the time axis of each
+    # other share a line and a label.
+    span = max(t[-1] if t else 0, 1)
+    marks = []  # [x, labels, colour]
+    for r in session.records:
+        if r["kind"] not in ("E", "F"):
+            continue
+        x = elapsed_s(r["ms"], t0)
+        if not marks or x - marks[-1][0] > span / 100:
+            marks.append([x, [], "tab:gray"])
+        if r["kind"] == "F":
+            marks[-1][1].append("fault: " + r["code"])
+            marks[-1][2] = "tab:purple"
+        else:
+            marks[-1][1].append("%s (%s)" % (r["to"], r["reason"]))
+    marks = [(x, ", ".join(labels), colour) for x, labels, colour in marks]
     for ax in (ax_temp, ax_col, ax_heat):
         for x, _, colour in marks:
             ax.axvline(x, color=colour, linewidth=1, alpha=0.7)
@@ -132,7 +145,7 @@ def plot(session, path):
             ax.axvspan(min(x for x, _ in guard), max(x for x, _ in guard),
                        color="tab:purple", alpha=0.08)
         ax.grid(alpha=0.3)
-        ax.legend(loc="upper left", fontsize=7)
+        ax.legend(loc="lower right" if ax is ax_temp else "upper left", fontsize=7)
     top = ax_temp.get_ylim()[1]
     for x, label, colour in marks:
         ax_temp.text(x, top, " " + label, rotation=90, va="top", fontsize=7, color=colour)
