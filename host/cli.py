@@ -17,12 +17,14 @@ COMMANDS = {
     "telemetry record": "host.commands.telemetry_record",
     "telemetry report": "host.commands.telemetry_report",
     "telemetry export": "host.commands.telemetry_export",
+    "model check": "host.commands.model_check",
 }
 
 # One line of help per command group.
 GROUPS = {
     "sim": "the simulated toaster on its own (no firmware)",
     "telemetry": "record, summarise and export the toaster's serial telemetry",
+    "model": "check .tflite models against the firmware's interpreter",
 }
 
 

@@ -151,8 +151,9 @@ def litert(model):
     """A LiteRT interpreter for model bytes (raises if LiteRT cannot load the model)."""
     from ai_edge_litert.interpreter import Interpreter
 
-    it = Interpreter(model_content=bytes(model))
-    it.allocate_tensors()
+    with tempfile.TemporaryFile() as log, _redirect(log):  # its C++ side chats on stderr
+        it = Interpreter(model_content=bytes(model))
+        it.allocate_tensors()
     return it
 
 
@@ -264,39 +265,59 @@ def _consumer_quantization(info, tensor):
     return 1 / 127, 0
 
 
-def check(model, runs=10, inputs=(), seed=0, heapsize=FIRMWARE_HEAP):
-    """Compare firmware interpreter, TFLM and LiteRT on random and given inputs: a report
-    dict (its JSON form is documented in firmware/tflite/README.md)."""
-    info = describe(model)
+def check(model, runs=10, inputs=(), seed=0, heapsize=FIRMWARE_HEAP, path=None):
+    """Compare the firmware interpreter, TFLM and LiteRT on `runs` random inputs plus the
+    given ones (samples: [array per model input]). Returns the report that
+    `toaster model check --json` prints (documented in firmware/tflite/README.md)."""
+    try:
+        info = describe(model)
+    except Exception as exc:
+        raise ToasterError("not a TFLite model: %s" % _first_line(exc)) from None
     samples = random_inputs(model, runs, seed) + list(inputs)
-    report = {"model": {"bytes": len(model), "sha256": hashlib.sha256(model).hexdigest()},
-              **info, "runs": len(samples)}
-    interp = tflm(model)
-    expected = [run_tflm(model, sample, interp) for sample in samples]
-    tflm_us = []
-    for _ in range(max(3, min(len(samples), 20))):
-        t = time.perf_counter()
-        interp.invoke()
-        tflm_us.append((time.perf_counter() - t) * 1e6)
-    total, head = tflm_arena(interp)
-    report["arena_bytes"] = {"firmware": None, "tflm": total, "tflm_activations": head}
+    report = {"model": {"path": None if path is None else str(path), "bytes": len(model),
+                        "sha256": hashlib.sha256(model).hexdigest()},
+              **info, "runs": len(samples), "bit_exact": False, "max_abs_diff": None}
+    tflm_report = report["tflm"] = {"error": None}
+    expected = None
+    try:
+        interp = tflm(model)
+        expected = [run_tflm(model, sample, interp) for sample in samples]
+        tflm_report["invoke_us"] = _median_us(interp.invoke, len(samples))
+        tflm_report["arena_bytes"], tflm_report["activation_bytes"] = tflm_arena(interp)
+    except Exception as exc:
+        tflm_report["error"] = _first_line(exc)
     fw = run_firmware([(model, samples)], heapsize)[0]
-    report["error"] = fw.get("error")
-    report["latency_us"] = {"firmware": None, "tflm": statistics.median(tflm_us)}
-    if report["error"] is None:
-        report["arena_bytes"]["firmware"] = fw["arena"]
-        report["latency_us"]["firmware"] = statistics.median(fw["invoke_us"])
-        report["max_abs_diff"] = _max_diff(fw["outputs"], expected)
-        report["bit_exact"] = not any(report["max_abs_diff"])
-    else:
-        report["max_abs_diff"], report["bit_exact"] = None, False
+    report["firmware"] = {"error": fw.get("error")}
+    if "error" not in fw:
+        report["firmware"].update({"arena_bytes": fw["arena"], "load_ms": fw["load_us"] / 1000,
+                                   "invoke_us": statistics.median(fw["invoke_us"])})
+        if expected is not None:
+            report["max_abs_diff"] = _max_diff(fw["outputs"], expected)
+            report["bit_exact"] = not any(report["max_abs_diff"])
+    report["error"] = report["firmware"]["error"]
     try:
         lite = litert(model)
         got = [run_litert(model, s, lite) for s in samples]
-        report["litert"] = {"loaded": True, "max_abs_diff": _max_diff(got, expected)}
+        report["litert"] = {"loaded": True, "error": None,
+                            "max_abs_diff": _max_diff(got, expected) if expected else None}
     except Exception as exc:  # LiteRT refuses some models TFLM runs (e.g. person_detect)
-        report["litert"] = {"loaded": False, "error": str(exc).strip()[:200]}
+        report["litert"] = {"loaded": False, "error": _first_line(exc)[:120],
+                            "max_abs_diff": None}
     return report
+
+
+def _median_us(fn, count):
+    times = []
+    for _ in range(max(3, min(count, 20))):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1e6)
+    return statistics.median(times)
+
+
+def _first_line(exc):
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _max_diff(got, expected):
