@@ -177,3 +177,21 @@ def test_toaster_telemetry_record_on_the_port(device, tmp_path):
     ticks = [r for r in records if r["kind"] == "T"]
     assert len(ticks) > 20 and {r["state"] for r in ticks} == {"idle"}
     assert ", missing 0," in proc.stdout   # every frame the device sent was recorded
+
+
+def test_scenario_options_reach_the_simulator_as_given():
+    import argparse
+
+    from hardware.simulator.options import add_scenario_arguments, scenario_from_args
+    from host import cli
+    from host.commands.virtual_device import simulator_args
+
+    given = ["--bread", "brioche", "--thickness", "14.5", "--start", "freezer",
+             "--fault", "ntc_open@30000", "--fault", "relay_welded", "--lever-down-at-boot",
+             "--seed", "3"]
+    ours = cli.build_parser().parse_args(["virtual-device", "--realtime"] + given)
+    simulator = argparse.ArgumentParser()
+    add_scenario_arguments(simulator)
+    handed = simulator.parse_args(simulator_args(ours))
+    assert scenario_from_args(handed) == scenario_from_args(simulator.parse_args(given))
+    assert "--realtime" not in simulator_args(ours)

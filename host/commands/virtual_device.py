@@ -11,9 +11,9 @@ EPILOG = """\
 The first line of output is the port (a pseudo-terminal, /dev/pts/N); mpremote, pyserial,
 `toaster flash` and `toaster telemetry record` use it as they use a USB board's port:
 
-  port=$(toaster virtual-device --realtime --fs dev | head -1) &
-  mpremote connect $port resume fs ls
-  toaster telemetry record $port
+  toaster virtual-device --realtime --fs dev &     # prints /dev/pts/N, then runs
+  mpremote connect /dev/pts/N resume fs ls
+  toaster telemetry record --port /dev/pts/N --out rec
 
 The device's filesystem is a folder (--fs): main.py, the slots a/ and b/ and `active`
 (firmware/boot/README.md). An empty or new folder gets the checkout's firmware first;
