@@ -438,7 +438,7 @@ class VirtualDevice:
         self._port_fds = None
         self._fs_lock = None           # an flock on the device folder while we run
         self._proc = None
-        self._lock = threading.Lock()       # the caller's control connection
+        self._lock = threading.Lock()       # guards _control
         self._proc_lock = threading.Lock()  # starting and ending the firmware process
         self._stopping = False
         self._control = None           # the caller's control-role connection
@@ -566,6 +566,7 @@ class VirtualDevice:
                         continue
                     event = events.wait_reset(0)  # a reset that came just before the end
                 if event is None:
+                    # Ended by itself; killed by a signal (a crash) counts as a hard reset.
                     cause = "SOFT" if self._proc.returncode >= 0 else "HARD"
                     events.call("RESET %s" % cause)
                     while True:  # skip older resets: this process ended for this one
@@ -591,8 +592,9 @@ class VirtualDevice:
         # A board reset from the raw REPL by Ctrl-D stays in the raw REPL and skips
         # main.py (mpremote relies on it); a board reset any other way runs main.py.
         repl_only = self._raw_repl and cause == "SOFT" and self._bridge is not None
-        if cause == "SOFT" and self._bridge is not None:
-            self._bridge.send_to_port(b"soft reboot\r\n" if repl_only else b"MPY: soft reboot\r\n")
+        if cause == "SOFT" and self._bridge is not None:   # what a board prints
+            self._bridge.send_to_port(b"soft reboot\r\n" if repl_only
+                                      else b"MPY: soft reboot\r\n")
         self._raw_repl = repl_only
         self._spawn(repl_only)
         if repl_only:
