@@ -200,3 +200,22 @@ def test_port_missing_or_busy_is_one_clear_error(tmp_path):
             record_port(cable.path, tmp_path / "rec")
     finally:
         held.close()
+
+
+def test_every_protocol_field_has_a_type():
+    from firmware import protocol
+    from host.telemetry import records
+    names = set(protocol.HEADER).union(*protocol.FIELDS.values())
+    assert names <= records.NUMBERS | records.TEXT, names - records.NUMBERS - records.TEXT
+    assert not records.NUMBERS & records.TEXT
+
+
+def test_another_protocol_version_is_flagged(tmp_path):
+    from firmware import protocol
+    rec = Recorder(tmp_path, clock=Clock())
+    rec.feed(protocol.encode("B", 0, 5, "-", (99, "9.0", "a", "sim", "POWERON", "cafe0001",
+                                              "fallback", "ok")))
+    rec.close()
+    assert rec.summary()["unknown_protocol"] == 1 and "UNKNOWN PROTOCOL" in rec.status()
+    b, h = lines(tmp_path / "device.jsonl")
+    assert h["event"] == "protocol" and "protocol 99" in h["detail"]

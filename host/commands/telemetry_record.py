@@ -53,6 +53,7 @@ def run(args):
 
 
 def summary_lines(s, out):
+    from firmware.protocol import VERSION as PROTOCOL
     damaged = sum(s["damaged"].values())
     lines = ["recorded %d frames into %s: %d toast session%s" % (
         s["frames"], out, len(s["sessions"]), "" if len(s["sessions"]) == 1 else "s")]
@@ -61,6 +62,9 @@ def summary_lines(s, out):
         if damaged else "", s["missing"], s["repeated"], s["noise_bytes"]))
     lines.append("  boots %d (%d without a boot frame), link lost %d, port lost %d" % (
         s["boots"], s["unannounced_boots"], s["link_lost"], s["port_lost"]))
+    if s["unknown_protocol"]:
+        lines.append("  WARNING: the device speaks another protocol version than this host "
+                     "(%d): its frames may not decode; update the host tools" % PROTOCOL)
     for path in s["sessions"]:
         lines.append("  session " + path)
     if s["raw"]:

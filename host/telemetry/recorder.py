@@ -17,6 +17,7 @@ from host.telemetry.sessions import SessionFiles
 # sends a tick every 500 ms, so a quiet second is not a pause.
 LINK_TIMEOUT_S = 1.0
 _BOOT_ID = (protocol.HEADER + protocol.FIELDS["B"]).index("boot_id")
+_PROTO = (protocol.HEADER + protocol.FIELDS["B"]).index("proto")
 _RECENT = 256  # frames remembered for telling a repeated frame from a device reset
 
 
@@ -117,6 +118,10 @@ class Recorder:
         if kind == "T":
             self.last = record
         self.files.write(record)
+        if kind == "B" and fields[_PROTO] != str(protocol.VERSION):
+            self.count["unknown_protocol"] += 1
+            self._event("protocol", "the device speaks protocol %s, this host %d: update "
+                        "the host tools" % (fields[_PROTO], protocol.VERSION))
 
     def _new_boot(self, boot_id):
         self.count["boots"] += 1
@@ -149,6 +154,8 @@ class Recorder:
         if state == "toasting":
             state = "toasting L%s %.0f s" % (t["level"], (t["tt_ms"] or 0) / 1000)
         temp = "%.1f C" % (t["temp_dc"] / 10) if t.get("temp_dc") is not None else "- C"
+        if self.count["unknown_protocol"]:
+            link += " | UNKNOWN PROTOCOL VERSION"
         return "%s | %s | frames %d | gaps %d | damaged %d | sessions %d | %s" % (
             state, temp, self.reader.frames, self.count["missing"],
             sum(self.reader.errors.values()), len(self.files.sessions), link)
@@ -165,6 +172,7 @@ class Recorder:
             "unannounced_boots": self.count["unannounced_boots"],
             "link_lost": self.count["link_lost"],
             "port_lost": self.count["port_lost"],
+            "unknown_protocol": self.count["unknown_protocol"],
             "sessions": [str(p) for p in self.files.sessions],
             "raw": str(self.raw_path) if self.raw_path else None,
         }

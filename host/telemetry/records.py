@@ -13,7 +13,7 @@ NUMBERS = frozenset((
 TEXT = frozenset((
     "kind", "model", "fw", "slot", "board", "reset", "boot_id", "policy", "selftest",
     "state", "guard", "fault", "from", "to", "reason", "code", "detail", "rating",
-    "result", "verb", "arg",
+    "result", "verb", "arg", "stop_reason",
 ))
 
 # Records the recorder adds itself (kind "H"): link and port events.
