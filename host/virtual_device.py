@@ -432,6 +432,7 @@ class VirtualDevice:
         self.boots = 0                 # firmware processes started
         self.exits = []                # (returncode, cause told to the simulator)
         self.failure = None            # why the device stopped working, if it did
+        self.installed = None          # (slot, version) when start() installed an app
         self.port = None
         self._wire = None
         self._bridge = None
@@ -525,7 +526,8 @@ class VirtualDevice:
         from host import image
         if any(self.fs.iterdir()):
             raise ToasterError("%s is neither empty nor a device folder (no main.py)" % self.fs)
-        image.install(self.image or image.build(self.board), self.fs)
+        app = self.image or image.build(self.board)
+        self.installed = (image.install(app, self.fs), app.version)
 
     def _spawn_thread(self, target, name):
         thread = threading.Thread(target=target, name=name, daemon=True)

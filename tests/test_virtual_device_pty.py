@@ -152,6 +152,7 @@ def test_toaster_virtual_device_runs_until_a_signal_and_cleans_up(tmp_path, micr
             proc.kill()
     err = proc.stderr.read()
     assert "MCU reset (HARD)" in err and "stopped" in err
+    assert "installed into slot a of %s" % fs in err
     socket_path = err.split("simulator control socket ")[1].split()[0]
     assert not any(alive(pid) for pid in kids)
     assert not os.path.exists(socket_path) and not os.path.exists(Path(socket_path).parent)

@@ -93,6 +93,9 @@ def run(args):
                            heapsize=args.heapsize, image=image)
     with device:
         print(device.port, flush=True)
+        if device.installed:
+            print("virtual toaster: firmware %s installed into slot %s of %s"
+                  % (device.installed[1], device.installed[0], device.fs), file=sys.stderr)
         print("virtual toaster: %s, %s; filesystem %s; simulator control socket %s"
               % (device.port, "realtime" if args.realtime else "lockstep", device.fs,
                  device.socket_path), file=sys.stderr, flush=True)
