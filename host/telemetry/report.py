@@ -13,11 +13,18 @@ def _f(value, fmt):
     return "-" if value is None else fmt % value
 
 
+_SESSION = "%-22s %-10s %-9s %2s %7s %-10s %-14s %6s %6s %7s %-6s %s"
+_MODEL = "%-10s %6s %6s %9s %6s %7s %7s  %-24s %s"
+
+
+def guarded(s):
+    """Did the guard overrule the policy in this toast (a limit, a fault)?"""
+    return bool(s["guard_ticks"] or s["faults"] or s["stop_reason"] == "time_limit")
+
+
 def session_lines(summaries):
-    header = ("%-22s %-10s %-9s %2s %7s %-10s %-14s %6s %6s %7s %-6s %s"
-              % ("session", "model", "policy", "L", "time s", "end", "stop reason",
-                 "max C", "end C", "darker", "rating", "notes"))
-    out = [header]
+    out = [_SESSION % ("session", "model", "policy", "L", "time s", "end", "stop reason",
+                       "max C", "end C", "darker", "rating", "notes")]
     for s in summaries:
         notes = []
         if s["faults"]:
@@ -30,34 +37,33 @@ def session_lines(summaries):
             notes.append("link lost %dx" % s["link_lost"])
         if not s["complete"]:
             notes.append("incomplete")
-        out.append("%-22s %-10s %-9s %2s %7s %-10s %-14s %6s %6s %7s %-6s %s" % (
+        darker = None if s["colour_change"] is None else 100 * s["colour_change"]
+        out.append(_SESSION % (
             "%s/%s" % (s["boot_id"], s["session"]), s["model"] or "-", s["policy"] or "-",
             _f(s["level"], "%d"), _f(s["duration_s"], "%.1f"), s["end_state"] or "-",
-            s["stop_reason"] or "-", _f(s["temp_max_c"], "%.1f"),
-            _f(s["temp_end_c"], "%.1f"), _f(None if s["colour_change"] is None else 100 * s["colour_change"], "%.0f%%"),
-            s["rating"] or "-", "; ".join(notes)))
+            s["stop_reason"] or "-", _f(s["temp_max_c"], "%.1f"), _f(s["temp_end_c"], "%.1f"),
+            _f(darker, "%.0f%%"), s["rating"] or "-", "; ".join(notes)))
     return out
 
 
 def model_lines(summaries):
-    """Per model id: toasts, how they ended, feedback, guard interventions per 1,000."""
+    """Per model id: toasts, how they ended, guard interventions per 1,000 toasts, toasts
+    the fallback finished after a model fault, feedback, stop reasons."""
     by_model = defaultdict(list)
     for s in summaries:
         by_model[s["model"] or "-"].append(s)
-    out = ["%-10s %6s %6s %9s %6s %7s  %-24s %s" % (
-        "model", "toasts", "done", "cancelled", "fault", "guard/k", "feedback l/r/d (rated)",
-        "stop reasons")]
+    out = [_MODEL % ("model", "toasts", "done", "cancelled", "fault", "guard/k",
+                     "m.fault", "feedback l/r/d (rated)", "stop reasons")]
     for model, group in sorted(by_model.items()):
         ends = Counter(s["end_state"] for s in group)
         ratings = Counter(s["rating"] for s in group if s["rating"])
-        rated = sum(ratings.values())
-        guarded = sum(1 for s in group if s["guard_ticks"] or s["faults"])
         reasons = Counter(s["stop_reason"] for s in group if s["stop_reason"])
-        out.append("%-10s %6d %6d %9d %6d %7.0f  %-24s %s" % (
+        out.append(_MODEL % (
             model, len(group), ends["done"], ends["cancelled"], ends["fault"],
-            1000 * guarded / len(group),
+            "%.0f" % (1000 * sum(map(guarded, group)) / len(group)),
+            sum(1 for s in group if s["model_faults"]),
             "%d/%d/%d (%d%%)" % (ratings["light"], ratings["right"], ratings["dark"],
-                                 100 * rated / len(group)),
+                                 100 * sum(ratings.values()) / len(group)),
             ", ".join("%s %d" % kv for kv in reasons.most_common())))
     return out
 
