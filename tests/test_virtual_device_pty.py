@@ -137,19 +137,29 @@ def test_toaster_virtual_device_runs_until_a_signal_and_cleans_up(tmp_path, micr
     proc = subprocess.Popen([sys.executable, "-m", "host.cli", "virtual-device", "--fs", str(fs),
                              "--bread", "sourdough"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    kids = []
     try:
         port = proc.stdout.readline().strip()
         assert port.startswith("/dev/pts/"), proc.stderr.read()
+        kids = children(proc.pid)
+        assert len(kids) == 2   # the simulator and MicroPython
         with serial.Serial(port, timeout=0.2) as ser:
             mpremote(port, "resume", "reset")
             boot_frame(ser, "HARD")
-        kids = children(proc.pid)
-        assert len(kids) == 2   # the simulator and MicroPython
+        kids = children(proc.pid)   # MicroPython is a new process after the reset
+        assert len(kids) == 2
         proc.send_signal(sig)
         assert proc.wait(timeout=20) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        if proc.poll() is None:   # a failed test leaves nothing running behind
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                for pid in kids:
+                    if alive(pid):
+                        os.kill(pid, signal.SIGKILL)
     err = proc.stderr.read()
     assert "MCU reset (HARD)" in err and "stopped" in err
     assert "installed into slot a of %s" % fs in err
