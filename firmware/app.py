@@ -7,15 +7,7 @@ import os
 
 from micropython import const
 
-from firmware import boards, protocol, selftest
-from firmware.commands import Commands
-from firmware.console import Console
-from firmware.guard import Guard
-from firmware.loop import FLAG_TOASTING, Loop
-from firmware.policy import Fallback
-from firmware.tcs34725 import TCS34725
-from firmware.telemetry import Telemetry
-from firmware.thermistor import Thermistor
+from firmware import boards, selftest
 
 # Self-test failures that leave the toaster in the safe state for good.
 _FATAL = ("manifest", "firmware", "outputs")
@@ -54,9 +46,21 @@ def main():
 def boot(slot, config, board):
     cause = board.reset_cause()
     flag = board.flag()
-    telemetry = Telemetry(Console())
+    # The file check first, while little else is in memory: it reads the whole manifest.
     version, failures = selftest.files(slot)
     failures += selftest.outputs(board)
+    gc.collect()
+    from firmware import protocol
+    from firmware.commands import Commands
+    from firmware.console import Console
+    from firmware.guard import Guard
+    from firmware.loop import Loop
+    from firmware.policy import Fallback
+    from firmware.tcs34725 import TCS34725
+    from firmware.telemetry import Telemetry
+    from firmware.thermistor import Thermistor
+
+    telemetry = Telemetry(Console())
     ntc = Thermistor.from_config(config["ntc"])
     guard = Guard(ntc, config["ref"]["counts"], config["ref"]["tolerance"])
     colour = TCS34725(board.i2c)
@@ -70,6 +74,7 @@ def boot(slot, config, board):
     telemetry.model = getattr(model, "id", "-") if model is not None else "-"
     loop = Loop(board, ntc, guard, Fallback(), model, colour, telemetry, Commands(boot_id),
                 (config["dial"]["counts"], config["dial"]["tolerance"]), version)
+    loop.sense()
     telemetry.send("B", board.ticks_ms(), (
         protocol.VERSION, version, slot.rsplit("/", 1)[-1], board.name, cause, boot_id,
         model.name if model is not None else "fallback", "+".join(failures) or "ok"))
@@ -90,6 +95,7 @@ def _model(slot, failures, cause, flag):
         return None, None
     if "model" in failures or "colour" in failures:
         return None, "selftest"
+    from firmware.loop import FLAG_TOASTING
     if flag & FLAG_TOASTING or cause == "WDT":
         # The last toast ended in a reset: the model may be what hung. Fallback until
         # the next clean boot.

@@ -78,14 +78,17 @@ class Loop:
 
     # -- boot ----------------------------------------------------------------------------
 
+    def sense(self):
+        """The first reading, before the boot frame goes out: a carriage already down at
+        power-up is no user action, one pushed after the boot frame is."""
+        s = self.s
+        self.board.read(s)
+        self._convert(s)
+        self._lever = s.lever
+
     def boot(self, flag, cause, fault=None):
         """Take the state left by the previous run: a reset during a toast, a watchdog
         reset or a permanent fault recorded in the flag all start in fault."""
-        board, s = self.board, self.s
-        board.read(s)
-        self._convert(s)
-        self._lever = s.lever  # a carriage already down at power-up is no user action
-        self._last_ms = s.ms
         persisted = flag >> _FLAG_FAULT_SHIFT & 15
         if 0 < persisted <= len(_PERSISTED):
             fault = _PERSISTED[persisted - 1]

@@ -48,11 +48,10 @@ class FrameError(ValueError):
 
 def encode(kind, seq, ms, model, fields):
     """One frame as bytes, terminator included."""
-    body = "%s,%d,%d,%s" % (kind, seq, ms, model)
-    for value in fields:
-        body += "," + str(value)
-    raw = body.encode()
-    return b"~" + raw + b"*" + (b"%08X\n" % (binascii.crc32(raw) & 0xFFFFFFFF))
+    # One formatting pass: the device sends ten frames a second from a small heap.
+    raw = (("%s,%d,%d,%s" + ",%s" * len(fields)) % ((kind, seq, ms, model) + tuple(fields))
+           ).encode()
+    return b"~%s*%08X\n" % (raw, binascii.crc32(raw) & 0xFFFFFFFF)
 
 
 def decode(line):

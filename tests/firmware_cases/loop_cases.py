@@ -41,6 +41,7 @@ def build(model=None, temp_c=25.0, flag=0, cause="POWERON", fault=None, lever=0)
     lp = Loop(board, ntc, Guard(ntc, fakes.REF, 100), Fallback(), model, fakes.Colour(),
               Telemetry(console, model.id if model else "-"), Commands(BOOT_ID), fakes.DIAL,
               "test")
+    lp.sense()
     lp.boot(flag, cause, fault)
     return lp, board, console
 
