@@ -18,6 +18,9 @@ COMMANDS = {
     "telemetry report": "host.commands.telemetry_report",
     "telemetry export": "host.commands.telemetry_export",
     "model check": "host.commands.model_check",
+    "train": "host.commands.train",
+    "export": "host.commands.export",
+    "model card": "host.commands.model_card",
 }
 
 # One line of help per command group.

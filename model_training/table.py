@@ -35,8 +35,9 @@ class Table:
         return Table(self.x[mask], self.y[mask], self.run[mask], self.toast_ms[mask])
 
 
-def trace(run, spec):
-    """(raw features per tick 1..T-1, their toast_ms) of one run."""
+def trace(run, spec, quantized=False):
+    """(raw features per tick 1..T-1, their toast_ms, and with quantized=True the int8
+    model inputs quantize() writes, else None) of one run."""
     f = Features(spec)
     names = f.channels
     missing = [c for c in names if c not in run.channels]
@@ -51,6 +52,8 @@ def trace(run, spec):
         setattr(s, c, col[0])
     f.start(run.level, s)
     out = np.empty((len(times) - 1, f.n), np.int64)
+    q = np.empty((len(times) - 1, f.n), np.int8) if quantized else None
+    buf = bytearray(f.n)
     row = [0] * f.n
     for k in range(1, len(times)):
         s.toast_ms = times[k]
@@ -59,14 +62,17 @@ def trace(run, spec):
         f.update(s)
         f.raw_into(row)
         out[k - 1] = row
-    return out, run.toast_ms[1:]
+        if quantized:
+            f.quantize(buf)
+            q[k - 1] = np.frombuffer(buf, np.int8)
+    return out, run.toast_ms[1:], q
 
 
 def build(runs, spec, progress=None):
     """The feature table of runs (rows: every tick after the first)."""
     xs, ys, idx, ms = [], [], [], []
     for i, run in enumerate(runs):
-        x, t = trace(run, spec)
+        x, t, _ = trace(run, spec)
         xs.append(x)
         ys.append(run.labels()[1:])
         idx.append(np.full(len(t), i, np.int32))

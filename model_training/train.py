@@ -47,6 +47,7 @@ class FloatModel:
     biases: list
     threshold: float = THRESHOLD
     history: list = field(default_factory=list)   # per epoch: (train loss, held-out loss)
+    holdout: list = field(default_factory=list)   # names of the early-stopping runs
 
     def standardize(self, x):
         return (np.asarray(x, np.float64) - self.mean) / self.std
@@ -61,7 +62,11 @@ class FloatModel:
         return 1.0 / (1.0 + np.exp(-h[:, 0]))
 
     def macs(self):
+        """Multiply-accumulates per decision (the dense layers)."""
         return int(sum(w.size for w in self.weights))
+
+    def parameters(self):
+        return int(sum(w.size + b.size for w, b in zip(self.weights, self.biases)))
 
 
 def _log_loss(p, y):
@@ -69,7 +74,7 @@ def _log_loss(p, y):
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
-def fit(runs, spec, config=None, seed=0, progress=None, tables=None):
+def fit(runs, spec, config=None, seed=0, progress=None):
     """Train on runs; returns a FloatModel. progress(n) is called once per epoch."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
@@ -78,8 +83,8 @@ def fit(runs, spec, config=None, seed=0, progress=None, tables=None):
     fit_runs, held = runs, []
     if config.holdout > 0 and len(runs) >= 5:
         fit_runs, held = runs_mod.split(runs, (1 - config.holdout, config.holdout), seed)
-    train = tables[0] if tables else table_mod.build(fit_runs, spec)
-    val = (tables[1] if tables else table_mod.build(held, spec)) if held else None
+    train = table_mod.build(fit_runs, spec)
+    val = table_mod.build(held, spec) if held else None
     if config.row_every > 1:
         train = train.select(np.arange(len(train)) % config.row_every == 0)
     if len(np.unique(train.y)) < 2:
@@ -112,60 +117,22 @@ def fit(runs, spec, config=None, seed=0, progress=None, tables=None):
             if waited >= config.patience:
                 break
     best.history = history
+    best.holdout = [r.name for r in held]
     return best
 
 
-def stop_ms(prob, table, runs, threshold=THRESHOLD):
-    """Per run: the toast_ms of the first row whose P(continue) is below the threshold,
-    and whether the run stopped at all (else: its last tick, as the time limit would)."""
-    out, stopped = [], []
-    for i, run in enumerate(runs):
-        rows = np.flatnonzero(table.run == i)
-        below = np.flatnonzero(prob[rows] < threshold)
-        stopped.append(len(below) > 0)
-        out.append(int(table.toast_ms[rows[below[0]]]) if len(below) else int(run.toast_ms[-1]))
-    return np.array(out), np.array(stopped)
-
-
-def timer_ms(runs):
-    """The fixed-timer baseline: the mean ideal stop of the runs (None without any)."""
-    stops = [r.stop_ms for r in runs if r.stop_ms is not None]
-    return float(np.mean(stops)) if stops else None
-
-
 def leave_one_run_out(runs, spec, config=None, seed=0, progress=None):
-    """Each run predicted by a model trained on all the others, beside the timer baseline
-    trained on the same others. Returns a list of per-run dicts."""
+    """Each run decided by a float model trained on all the others, beside the timer
+    baseline trained on the same others: (per-run rows, summary) as stop_time.score."""
+    from model_training import stop_time
+
     config = config or Config()
-    tables = [table_mod.build([r], spec) for r in runs]
-    results = []
+    rows = []
     for i, run in enumerate(runs):
         others = runs[:i] + runs[i + 1:]
         model = fit(others, spec, config, seed)
-        prob = model.prob(tables[i].x)
-        stop, stopped = stop_ms(prob, tables[i], [run], model.threshold)
-        timer = timer_ms(others)
-        y = tables[i].y
-        pred = (prob >= model.threshold).astype(int)
-        results.append({
-            "run": run.name, "group": run.group, "ideal_stop_s": _s(run.stop_ms),
-            "model_stop_s": _s(stop[0]), "stopped": bool(stopped[0]),
-            "timer_stop_s": _s(timer),
-            "ticks": int(len(y)), "correct": int((pred == y).sum()),
-            "confusion": confusion(y, pred),
-        })
+        keep = stop_time.float_keep(model, [run])
+        rows += stop_time.score([run], keep, stop_time.timer(others))[0]
         if progress:
             progress(1)
-    return results
-
-
-def confusion(y, pred):
-    """[[continue called continue, continue called stop], [stop called continue, stop
-    called stop]] as tick counts."""
-    y, pred = np.asarray(y), np.asarray(pred)
-    return [[int(((y == 1) & (pred == 1)).sum()), int(((y == 1) & (pred == 0)).sum())],
-            [int(((y == 0) & (pred == 1)).sum()), int(((y == 0) & (pred == 0)).sum())]]
-
-
-def _s(ms):
-    return None if ms is None else round(float(ms) / 1000.0, 2)
+    return rows, stop_time.summarize(rows)
