@@ -285,15 +285,19 @@ def _first_line(exc):
 
 
 def flash(port, board=None, model=None, dry_run=False, say=print, hook=no_step,
-          progress=None, compile=True):
+          progress=None, compile=True, version=None):
     """Flash the checkout's firmware (and a model package) onto the device at `port`.
+    version names the build (default: host/image.py's, from the files' digest).
     Returns (plan, boot frame as a dict, or None after a dry run)."""
     if model is not None:
         check_model(model)
-    img = image.build(board, model, compile=compile) if board else None
+
+    def build(board):
+        return image.build(board, model, compile=compile, version=version)
+    img = build(board) if board else None
     link = Link(port)
     try:
-        return _flash(link, img, board, model, dry_run, say, hook, progress, compile)
+        return _flash(link, img, board, build, dry_run, say, hook, progress)
     except (FlashError, DeviceError, DeviceFull) as exc:
         if link.entered:  # refused or failed after interrupting the firmware: restart it
             with contextlib.suppress(LinkError):
@@ -303,7 +307,7 @@ def flash(port, board=None, model=None, dry_run=False, say=print, hook=no_step,
         link.close()
 
 
-def _flash(link, img, board, model, dry_run, say, hook, progress, compile):
+def _flash(link, img, board, build, dry_run, say, hook, progress):
     from host.telemetry.framing import listen
     heard = [f for f in listen(link.serial, LISTEN_S) if f["kind"] == "T"]
     if heard and heard[-1]["state"] == "toasting":
@@ -322,7 +326,7 @@ def _flash(link, img, board, model, dry_run, say, hook, progress, compile):
     state = survey(link)
     if board is None:
         board = guess_board(link, state)
-        img = image.build(board, model, compile=compile)
+        img = build(board)
     check_device(link, board)
     plan = make_plan(link, state, img, link.free_bytes("."))
     for line in plan.lines(img.files, every_file=dry_run):

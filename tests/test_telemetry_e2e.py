@@ -26,8 +26,8 @@ class Pulled(Exception):
     pass
 
 
-def _pull_at_loop_py(step, detail=None):
-    if (step, detail) == ("written", "firmware/loop.py"):
+def _pull_at_loop(step, detail=None):
+    if (step, detail) == ("written", "firmware/loop.mpy"):
         raise Pulled()
 
 
@@ -53,12 +53,12 @@ def test_flash_toast_record_report_export(tmp_path, capsys):
     with VirtualDevice(tmp_path / "fs", console="pty") as device:
         old = image.read_manifest(device.fs, "a")["version"]
         with pytest.raises(Pulled):
-            flash.flash(device.port, "sim", compile=False, hook=_pull_at_loop_py,
+            flash.flash(device.port, "sim", version="e2e-2", hook=_pull_at_loop,
                         say=lambda s: None)
         assert _rebooted(device)["fw"] == old
-        plan, boot = flash.flash(device.port, "sim", compile=False, say=lambda s: None)
-        assert (boot["slot"], boot["fw"]) == ("b", plan.version) and plan.version != old
-        assert "firmware/app.py" in plan.same  # copied before the pull, not again
+        plan, boot = flash.flash(device.port, "sim", version="e2e-2", say=lambda s: None)
+        assert (boot["slot"], boot["fw"]) == ("b", "e2e-2")
+        assert "firmware/app.mpy" in plan.same  # copied before the pull, not again
 
         recorder = subprocess.Popen(
             [sys.executable, "-m", "host.cli", "telemetry", "record", "--port", device.port,
