@@ -285,7 +285,7 @@ def _first_line(exc):
 
 
 def flash(port, board=None, model=None, dry_run=False, say=print, hook=no_step,
-          progress=None, compile=True, version=None):
+          progress=None, version=None):
     """Flash the checkout's firmware (and a model package) onto the device at `port`.
     version names the build (default: host/image.py's, from the files' digest).
     Returns (plan, boot frame as a dict, or None after a dry run)."""
@@ -293,7 +293,7 @@ def flash(port, board=None, model=None, dry_run=False, say=print, hook=no_step,
         check_model(model)
 
     def build(board):
-        return image.build(board, model, compile=compile, version=version)
+        return image.build(board, model, version=version)
     img = build(board) if board else None
     link = Link(port)
     try:

@@ -78,10 +78,9 @@ def test_flash_writes_the_other_slot_and_skips_what_is_there(device):
 
 def test_dry_run_prints_the_plan_and_changes_nothing(device, capsys):
     before = tree(device.fs)
-    assert cli.main(["flash", "--port", device.port, "--board", "sim", "--no-compile",
-                     "--dry-run"]) == 0
+    assert cli.main(["flash", "--port", device.port, "--board", "sim", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "into slot b" in out and "copy b/firmware/loop.py (" in out
+    assert "into slot b" in out and "copy b/firmware/loop.mpy (" in out
     assert "the device boots slot a" in out
     assert tree(device.fs) == before
     # The firmware was restarted: it talks again.

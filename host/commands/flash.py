@@ -22,8 +22,6 @@ def add_arguments(parser):
                         "found among the mounted drives (with a .uf2)")
     parser.add_argument("--erase", action="store_true", help="with an ESP32-S3 .bin: erase "
                         "the whole flash first, filesystem included")
-    parser.add_argument("--no-compile", action="store_true", help="copy the firmware as .py "
-                        "sources instead of .mpy (readable tracebacks, more space)")
 
 
 def run(args):
@@ -46,8 +44,7 @@ def run(args):
         return tqdm(total=total, unit="B", unit_scale=True, desc="copy", leave=False,
                     disable=not sys.stderr.isatty())
 
-    flash.flash(args.port, board, args.model, dry_run=args.dry_run, progress=bar,
-                compile=not args.no_compile)
+    flash.flash(args.port, board, args.model, dry_run=args.dry_run, progress=bar)
 
 
 def install_micropython(args):
