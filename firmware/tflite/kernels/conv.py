@@ -1,6 +1,7 @@
 # Eval of CONV_2D and FULLY_CONNECTED (a 1x1 convolution over the batch rows): int8
-# multiply-accumulate rows, then the shared output stage. DEPTHWISE_CONV_2D (depthwise.py)
-# shares the parameter layout and the Conv step.
+# multiply-accumulate rows, then the shared output stage. `pointwise` serves 1x1
+# convolutions without stride or padding and FULLY_CONNECTED, `conv` all others.
+# DEPTHWISE_CONV_2D (depthwise.py) shares the parameter layout and the Conv step.
 #
 # Prepare folded the input zero point into the bias: sum((x - zp) * w) + b equals
 # sum((x + 128) * w) + b - (zp + 128) * sum(w), and x + 128 is the input byte with its top
@@ -16,11 +17,9 @@ BIAS = 17
 
 
 @micropython.viper
-def conv(a):
-    xp = ptr8(0)
-    wp = ptr8(0)
+def conv(xp: ptr8, wp: ptr8, acc: ptr32, a):
+    # The moving input and filter pointers are arguments: viper keeps them in registers.
     p = ptr32(a[4])
-    acc = ptr32(a[3])
     x0 = uint(ptr8(a[0]))
     w0 = uint(ptr8(a[1]))
     h = p[1]
@@ -39,6 +38,7 @@ def conv(a):
     bias_f = 17
     bias_r = 17 + oc
     row = ow * oc
+    filt = uint(kh * kw * ic)
     ptr32(a[5])[5] = 0
     for n in range(p[0]):
         for oy in range(oh):
@@ -66,18 +66,22 @@ def conv(a):
                     run = ic
                 run4 = run - (run & 3)
                 o = ox * oc
+                bias = bias_f
+                if not inside:
+                    bias = bias_r
                 for c in range(oc):
-                    wc = w0 + uint(c * kh * kw * ic)
-                    if inside:
-                        s = p[bias_f + c]
-                    else:
-                        s = p[bias_r + c]
-                    for fy in range(fy0, fy1):
-                        xr = x0 + uint(((n * h + iy0 + fy * dh) * w + ix0 + fx0 * dw) * ic)
-                        wr = wc + uint((fy * kw + fx0) * ic)
-                        for r in range(runs):
+                    acc[o + c] = p[bias + c]
+                # Tap rows outer, channels inner: the input addresses are computed once per
+                # row of taps, the filter rows follow each other.
+                for fy in range(fy0, fy1):
+                    xr = x0 + uint(((n * h + iy0 + fy * dh) * w + ix0 + fx0 * dw) * ic)
+                    wr0 = w0 + uint((fy * kw + fx0) * ic)
+                    for r in range(runs):
+                        wr = wr0
+                        for c in range(oc):
                             xp = ptr8(xr)
                             wp = ptr8(wr)
+                            s = acc[o + c]
                             if inside:
                                 xe = xr + uint(run4)
                                 while uint(xp) < xe:
@@ -98,10 +102,52 @@ def conv(a):
                                     s += ((xp[0] ^ 0x80) - off) * ((wp[0] ^ 0x80) - 0x80)
                                     xp = ptr8(uint(xp) + 1)
                                     wp = ptr8(uint(wp) + 1)
-                            xr += uint(dw * ic)
-                            wr += uint(ic)
-                    acc[o + c] = s
+                            acc[o + c] = s
+                            wr += filt
+                        xr += uint(dw * ic)
+                        wr0 += uint(ic)
             rq.requantize(a[3], a[2], row, a[5])
+
+
+@micropython.viper
+def pointwise(xp: ptr8, wp: ptr8, s: int, a):
+    # A 1x1 convolution with stride 1 and no padding, or FULLY_CONNECTED: every output is
+    # the dot product of an input pixel (row) with a filter row. The moving pointers and
+    # the accumulator are the arguments: viper keeps them in registers.
+    p = ptr32(a[4])
+    acc = ptr32(a[3])
+    x0 = uint(ptr8(a[0]))
+    w0 = uint(ptr8(a[1]))
+    ic = p[3]
+    ow = p[5]
+    oc = p[6]
+    ic4 = uint(ic - (ic & 3))
+    ptr32(a[5])[5] = 0
+    xb = x0
+    for row in range(p[0] * p[4]):
+        o = 0
+        for px in range(ow):
+            wp = ptr8(w0)
+            for c in range(oc):
+                xp = ptr8(xb)
+                s = p[17 + c]
+                end = xb + ic4
+                while uint(xp) < end:
+                    s += ((xp[0] ^ 0x80) * ((wp[0] ^ 0x80) - 0x80)
+                          + (xp[1] ^ 0x80) * ((wp[1] ^ 0x80) - 0x80)
+                          + (xp[2] ^ 0x80) * ((wp[2] ^ 0x80) - 0x80)
+                          + (xp[3] ^ 0x80) * ((wp[3] ^ 0x80) - 0x80))
+                    xp = ptr8(uint(xp) + 4)
+                    wp = ptr8(uint(wp) + 4)
+                end = xb + uint(ic)
+                while uint(xp) < end:
+                    s += (xp[0] ^ 0x80) * ((wp[0] ^ 0x80) - 0x80)
+                    xp = ptr8(uint(xp) + 1)
+                    wp = ptr8(uint(wp) + 1)
+                acc[o] = s
+                o += 1
+            xb += uint(ic)
+        rq.requantize(a[3], a[2], ow * oc, a[5])
 
 
 class Conv:
@@ -111,7 +157,10 @@ class Conv:
 
     def bind(self, scratch):
         x, w, out, p, q = self.args
-        self.args = (x.buf, w.buf, out.buf, scratch, p, q)
+        # The third argument: the accumulator of pointwise(), the scratch row of the others.
+        third = 0 if self.fn is pointwise else scratch
+        self.args = (x.buf, w.buf, out.buf, scratch, p, q, third)
 
     def run(self):
-        self.fn(self.args)
+        a = self.args
+        self.fn(a[0], a[1], a[6], a)

@@ -7,10 +7,8 @@ from . import requantize as rq
 
 
 @micropython.viper
-def depthwise(a):
-    xp = ptr8(0)
-    wp = ptr8(0)
-    ap = ptr32(0)
+def depthwise(xp: ptr8, wp: ptr8, ap: ptr32, a):
+    # The three moving pointers are the arguments: viper keeps them in registers.
     p = ptr32(a[4])
     x0 = uint(ptr8(a[0]))
     w0 = uint(ptr8(a[1]))
@@ -29,6 +27,7 @@ def depthwise(a):
     dw = p[12]
     off = p[15]
     dm = p[16]
+    oc4 = uint(oc - (oc & 3))
     ptr32(a[5])[5] = 0
     for n in range(p[0]):
         for oy in range(oh):
@@ -53,25 +52,43 @@ def depthwise(a):
                 if not inside:
                     shift = off
                     bias = 17 + oc
-                ap = ptr32(a0 + uint(ox * oc * 4))
+                row = a0 + uint(ox * oc * 4)
+                ap = ptr32(row)
                 for c in range(oc):
                     ap[c] = p[bias + c]
                 for fy in range(fy0, fy1):
                     for fx in range(fx0, fx1):
                         xp = ptr8(x0 + uint(((n * h + iy0 + fy * dh) * w + ix0 + fx * dw) * ic))
                         wp = ptr8(w0 + uint((fy * kw + fx) * oc))
-                        if dm == 1:
-                            if inside:
-                                for c in range(oc):
-                                    ap[c] += (xp[c] ^ 0x80) * ((wp[c] ^ 0x80) - 0x80)
-                            else:
-                                for c in range(oc):
-                                    ap[c] += ((xp[c] ^ 0x80) - shift) * ((wp[c] ^ 0x80) - 0x80)
-                        else:
+                        ap = ptr32(row)
+                        if dm != 1:
                             k = 0
                             for c in range(ic):
                                 u = (xp[c] ^ 0x80) - shift
                                 for m in range(dm):
                                     ap[k] += u * ((wp[k] ^ 0x80) - 0x80)
                                     k += 1
+                        elif inside:
+                            end = uint(xp) + oc4
+                            while uint(xp) < end:
+                                ap[0] += (xp[0] ^ 0x80) * ((wp[0] ^ 0x80) - 0x80)
+                                ap[1] += (xp[1] ^ 0x80) * ((wp[1] ^ 0x80) - 0x80)
+                                ap[2] += (xp[2] ^ 0x80) * ((wp[2] ^ 0x80) - 0x80)
+                                ap[3] += (xp[3] ^ 0x80) * ((wp[3] ^ 0x80) - 0x80)
+                                xp = ptr8(uint(xp) + 4)
+                                wp = ptr8(uint(wp) + 4)
+                                ap = ptr32(uint(ap) + 16)
+                            end += uint(oc & 3)
+                            while uint(xp) < end:
+                                ap[0] += (xp[0] ^ 0x80) * ((wp[0] ^ 0x80) - 0x80)
+                                xp = ptr8(uint(xp) + 1)
+                                wp = ptr8(uint(wp) + 1)
+                                ap = ptr32(uint(ap) + 4)
+                        else:
+                            end = uint(xp) + uint(oc)
+                            while uint(xp) < end:
+                                ap[0] += ((xp[0] ^ 0x80) - shift) * ((wp[0] ^ 0x80) - 0x80)
+                                xp = ptr8(uint(xp) + 1)
+                                wp = ptr8(uint(wp) + 1)
+                                ap = ptr32(uint(ap) + 4)
             rq.requantize(a[3], a[2], ow * oc, a[5])

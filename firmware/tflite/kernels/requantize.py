@@ -53,50 +53,46 @@ def params(multipliers, zero_point, lo, hi):
 
 @micropython.viper
 def requantize(acc: ptr32, out: ptr8, n: int, q: ptr32):
-    # out[q[BASE] + i] = clamp(MBQM(acc[i], m[c], shift[c]) + zp) for i < n, c = i % channels
+    # out[q[BASE] + i] = clamp(MBQM(acc[i], m[c], shift[c]) + zp) for i < n, c = i % channels.
+    # Channel by channel, so each channel's numbers are loaded once.
     channels = q[0]
     zp = q[1]
     lo = q[2]
     hi = q[3]
     s = q[4]
-    o = q[5]
-    c = 0
-    k = 6
-    for i in range(n):
-        m = q[k]
-        shift = q[k + 1] - 64
+    base = q[5]
+    for c in range(channels):
+        m = q[6 + 2 * c]
+        mh = m >> 16
+        ml = m & 0xFFFF
+        shift = q[7 + 2 * c] - 64
         left = 0
         right = 0
         if shift > 0:
             left = shift
         else:
             right = 0 - shift
-        x = ((acc[i] << left) << s) >> s
-        mh = m >> 16
-        ml = m & 0xFFFF
-        ah = x >> 16
-        al = x & 0xFFFF
-        t1 = ah * ml
-        t2 = al * mh
-        low = (t1 & 0xFFFF) + (t2 & 0xFFFF) + int(uint(uint(al) * uint(ml)) >> 16)
-        v = ((ah * mh + (t1 >> 16) + (t2 >> 16) + (low >> 16)) << 1) + (((low & 0xFFFF) + 0x4000) >> 15)
-        if right:
-            mask = (1 << right) - 1
-            rem = v & mask
-            thr = (mask >> 1) - (v >> 31)
-            v = v >> right
-            if rem > thr:
-                v += 1
-        v += zp
-        if v < lo:
-            v = lo
-        if v > hi:
-            v = hi
-        out[o] = v ^ 0x80
-        o += 1
-        c += 1
-        k += 2
-        if c == channels:
-            c = 0
-            k = 6
-    q[5] = o
+        mask = (1 << right) - 1
+        half = mask >> 1
+        i = c
+        while i < n:
+            x = ((acc[i] << left) << s) >> s
+            ah = x >> 16
+            al = x & 0xFFFF
+            t1 = ah * ml
+            t2 = al * mh
+            low = (t1 & 0xFFFF) + (t2 & 0xFFFF) + int(uint(uint(al) * uint(ml)) >> 16)
+            v = ((ah * mh + (t1 >> 16) + (t2 >> 16) + (low >> 16)) << 1) + (((low & 0xFFFF) + 0x4000) >> 15)
+            if right:
+                rem = v & mask
+                v = v >> right
+                if rem > half - (v >> 31):
+                    v += 1
+            v += zp
+            if v < lo:
+                v = lo
+            if v > hi:
+                v = hi
+            out[base + i] = v ^ 0x80
+            i += channels
+    q[5] = base + n

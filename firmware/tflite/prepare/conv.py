@@ -92,7 +92,7 @@ def prepare(interp, op, name):
         mults = _filter_scales(op, name, w, in_s, out_s, units, 0, per_tensor_fc=True)
         geometry[:k.DM + 1] = [1, 1, batches, depth, 1, batches, units, 1, 1, 1, 1, 1, 1, 0, 0,
                              0, 1]
-        fn, axis, per_filter = k.conv, 0, depth
+        fn, axis, per_filter = k.pointwise, 0, depth
     else:
         if len(x.shape) != 4 or len(w.shape) != 4 or len(out.shape) != 4 or o is None:
             ku.fail(op, name, "needs 4-D input, filter and output and its options")
@@ -120,6 +120,8 @@ def prepare(interp, op, name):
         units = oc
         mults = _filter_scales(op, name, w, in_s, out_s, oc, axis)
         geometry[:k.DM + 1] = [n, h, wd, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, pt, pl, 0, dm]
+    if fn is k.conv and kh == kw == sh == sw == 1 and not pt and not pl:
+        fn = k.pointwise
     lo, hi = ku.activation(op, name, act, out)
     bias = _bias(op, name, interp, units)
     sums = array("i", bytes(4 * units))
