@@ -167,19 +167,7 @@ def make_plan(link, state, img, space=None):
 def _write_atomic(link, path, data, hook):
     link.write_file(path + ".new", data)
     hook("written", path + ".new")
-    _rename(link, path + ".new", path)
-
-
-def _rename(link, old, new):
-    """Rename over an existing file; where the filesystem refuses (FAT), remove it first:
-    the selector copes with `active` missing while `active.new` names the new slot."""
-    try:
-        link.rename(old, new)
-    except LinkError as exc:
-        if isinstance(exc, DeviceFull) or "EEXIST" not in str(exc) and "EACCES" not in str(exc):
-            raise
-        link.remove(new)
-        link.rename(old, new)
+    link.rename(path + ".new", path)  # replaces: littlefs does, MicroPython's FAT too
 
 
 def write_slot(link, plan, img, hook=no_step, progress=None):
@@ -228,7 +216,7 @@ def switch(link, slot, hook=no_step):
     """Step 6: active.new, then rename it over active."""
     link.write_file("active.new", slot.encode())
     hook("active_new_written")
-    _rename(link, "active.new", "active")
+    link.rename("active.new", "active")
     hook("switched")
 
 
@@ -244,7 +232,9 @@ def wait_boot(link):
         try:
             heard = listen(ser, min(1.0, end - time.monotonic()),
                            until=lambda f: f["kind"] == "B")
-        except (OSError, ValueError):
+        except (OSError, ValueError):  # the port went away: a USB board re-enumerating
+            with contextlib.suppress(Exception):
+                ser.close()
             ser = None
             heard = []
         boot = next((f for f in heard if f["kind"] == "B"), None)

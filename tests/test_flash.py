@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from host import cli, flash, image, link
+from host.demo import push_lever, wait_for_loop
 from host.link import DeviceFull, NoMicroPython, PortBusy, open_serial
 from host.telemetry.framing import listen
 from host.virtual_device import VirtualDevice
@@ -85,6 +86,17 @@ def test_dry_run_prints_the_plan_and_changes_nothing(device, capsys):
     assert tree(device.fs) == before
     # The firmware was restarted: it talks again.
     assert heard(device, lambda f: f["kind"] == "T")
+
+
+def test_after_a_toast_the_device_is_restarted_first(device):
+    """A toast started the MCU watchdog, which only a reset stops: flashing from the REPL
+    it would interrupt must start from a fresh boot."""
+    wait_for_loop(device)
+    push_lever(device, 3)
+    said = []
+    plan, boot = flash.flash(device.port, "sim", version="after-toast", say=said.append)
+    assert said[0].startswith("restarting the device first")
+    assert (boot["slot"], boot["fw"]) == ("b", "after-toast")
 
 
 class Pulled(Exception):
