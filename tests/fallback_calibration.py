@@ -21,9 +21,8 @@ from firmware.sample import Sample  # noqa: E402
 from firmware.thermistor import Thermistor  # noqa: E402
 from hardware.boards import compose  # noqa: E402
 from hardware.simulator import Scenario, Toaster, scenario  # noqa: E402
+from model_training.targets import BURNT_DE, TOLERANCE_DE, target  # noqa: E402
 
-TARGET_DE = {level: 4 + 4 * level for level in range(1, 8)}  # ARCHITECTURE.md
-BAND = 3
 PERIOD_MS = 100
 HEARTBEAT_MS = 20
 MAX_TOAST_MS = 360000   # firmware/guard.py
@@ -66,29 +65,29 @@ def calibrate(scn=None):
     """TARGET_MS per level: the dose at which the reference toast ends at the level's
     target DE (bisection; the final DE grows with the dose)."""
     scn = scn or Scenario()
-    targets = [0]
+    table = [0]
     for level in range(1, 8):
         lo, hi = 1000, 400000
         while hi - lo > 250:
             mid = (lo + hi) // 2
-            if toast(scn, level, mid)[0] < TARGET_DE[level]:
+            if toast(scn, level, mid)[0] < target(level):
                 lo = mid
             else:
                 hi = mid
-        targets.append(int(round((lo + hi) / 2 / 500.0)) * 500)
-    return targets
+        table.append(int(round((lo + hi) / 2 / 500.0)) * 500)
+    return table
 
 
 def evaluate(n, seed=11):
-    """Share of toasts in band, burnt (DE >= 45) and too light, over n scenarios of the
-    documented distribution, each at its own dial level."""
+    """Share of toasts in band, burnt and too light (model_training/targets.py), over n
+    scenarios of the documented distribution, each at its own dial level."""
     rows = []
     for scn in scenario.sample(n, seed):
         de, ms = toast(scn, scn.level)
         rows.append((scn.level, de, ms))
-    inband = sum(abs(de - TARGET_DE[lv]) <= BAND for lv, de, _ in rows) / n
-    burnt = sum(de >= 45 for _, de, _ in rows) / n
-    light = sum(de < TARGET_DE[lv] - BAND for lv, de, _ in rows) / n
+    inband = sum(abs(de - target(lv)) <= TOLERANCE_DE for lv, de, _ in rows) / n
+    burnt = sum(de >= BURNT_DE for _, de, _ in rows) / n
+    light = sum(de < target(lv) - TOLERANCE_DE for lv, de, _ in rows) / n
     longest = max(ms for _, _, ms in rows)
     return {"n": n, "in_band": inband, "burnt": burnt, "too_light": light,
             "longest_ms": longest}
