@@ -4,6 +4,7 @@
 # features -> int8 input -> invoke -> int8 output against the manifest's threshold,
 # integers only and allocation-free. Anything wrong at load raises: the firmware toasts
 # with the fallback and says why (app.py).
+import gc
 import json
 
 from firmware.features import Features
@@ -16,9 +17,7 @@ FORMAT = 1
 
 class ModelPolicy(Policy):
     def __init__(self, manifest, model):
-        if manifest.get("format") != FORMAT:
-            raise ValueError("model.json format %r, this firmware reads %d"
-                             % (manifest.get("format"), FORMAT))
+        """manifest: the parts of model.json the device needs (see load())."""
         self.id = manifest["id"]
         self.name = manifest["name"]
         self.features = Features(manifest["features"])
@@ -57,13 +56,22 @@ def _check(details, expected, size, what):
 
 
 def load(folder):
-    """The ModelPolicy of a package folder. Raises ValueError (bad package), OSError
-    (missing file) or firmware.tflite.ModelError (a model the interpreter rejects)."""
+    """The ModelPolicy of a package folder. Raises ValueError (bad package), KeyError (a
+    field missing), OSError (a file missing) or firmware.tflite.ModelError (a model the
+    interpreter rejects)."""
     with open(folder + "/model.json") as f:
         manifest = json.load(f)
+    if manifest.get("format") != FORMAT:
+        raise ValueError("model.json format %r, this firmware reads %d"
+                         % (manifest.get("format"), FORMAT))
+    # Keep what the device uses; metrics and provenance go before the interpreter loads.
+    needed = {k: manifest[k] for k in ("id", "name", "sha256", "features", "input", "output",
+                                       "decision")}
+    del manifest
+    gc.collect()
     path = folder + "/model.tflite"
-    if sha256(path, bytearray(512)) != manifest["sha256"]:
+    if sha256(path, bytearray(512)) != needed["sha256"]:
         raise ValueError("model.tflite does not match the SHA-256 in model.json")
     with open(path, "rb") as f:
         model = f.read()
-    return ModelPolicy(manifest, model)
+    return ModelPolicy(needed, model)
