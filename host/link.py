@@ -172,7 +172,10 @@ class Link:
         except TransportExecError as exc:
             raise self._device_error(doing, path, exc.error_output) from None
         except OSError as exc:
-            if isinstance(exc, serial.SerialException) or exc.errno in (errno.EIO, None):
+            # pyserial wraps most port failures; a few (ioctl on a vanished tty) come
+            # through as they are. Anything else is the device's, mapped back by mpremote.
+            if isinstance(exc, serial.SerialException) or exc.errno in (
+                    errno.EIO, errno.ENXIO, errno.ENODEV, errno.EBADF, None):
                 raise LinkLost("lost the connection to %s while %s (cable pulled or device "
                                "reset?)" % (self.port, doing)) from None
             raise self._device_error(doing, path, "OSError: [Errno %d] %s"

@@ -128,6 +128,31 @@ def test_an_interrupted_flash_always_leaves_a_complete_version(device):
     assert (boot["slot"], boot["fw"]) == ("b", v2)
 
 
+def test_power_lost_mid_copy(tmp_path):
+    """The toaster loses power while a file is being written: the flash says so in one
+    line, and powered up again the toaster boots the previous version."""
+    fs = tmp_path / "fs"
+    device = VirtualDevice(fs, console="pty").start()
+    v1 = version_of(fs, "a")
+
+    unplugged = []
+
+    def unplug(step, detail=None):
+        if (step, detail) == ("writing", "firmware/loop.mpy") and not unplugged:
+            unplugged.append(device.stop())
+    try:
+        with pytest.raises(link.LinkLost, match="lost the connection to .* while writing"):
+            flash.flash(device.port, "sim", version="test-2", hook=unplug, say=lambda s: None)
+    finally:
+        if not unplugged:
+            device.stop()
+    with VirtualDevice(fs, console="pty") as again:
+        boot = boot_frame(again)
+        assert (boot["slot"], boot["fw"], boot["selftest"]) == ("a", v1, "ok")
+        plan, boot = flash.flash(again.port, "sim", version="test-2", say=lambda s: None)
+        assert boot["fw"] == "test-2" and "firmware/app.mpy" in plan.same
+
+
 def test_a_killed_flash_process_leaves_a_bootable_device(device):
     """`toaster flash` killed (a host crash, a pulled cable) at moments from just before
     the copy to about the switch; slot b starts empty, so there is a copy to cut."""
