@@ -27,6 +27,12 @@ handle, such as RELU6 and SQUEEZE), give the input `q=(scale, zero_point)`, cons
 `g.const(int_array, q=...)`, and each op its output `q=(scale, zero_point)`.
 """
 
+import contextlib
+import os
+import sys
+import tempfile
+import warnings
+
 import flatbuffers
 import numpy as np
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
@@ -388,7 +394,35 @@ def quantize(float_model, calibration, int8_io=False, per_channel=True):
     # batch-1 model's tensors and saturates them.
     recipes = recipe_manager.RecipeManager()
     recipes.load_quantization_recipe(qt.get_quantization_recipe())
-    calib = calibrator.Calibrator(bytes(float_model), qsv_update_func=qsv_utils.min_max_update)
-    calib.calibrate({SIGNATURE: samples}, recipes)
-    result = calib.get_model_qsvs()
-    return bytes(qt.quantize(result, enable_progress_report=False).quantized_model)
+    with _quiet():
+        calib = calibrator.Calibrator(bytes(float_model),
+                                      qsv_update_func=qsv_utils.min_max_update)
+        calib.calibrate({SIGNATURE: samples}, recipes)
+        result = calib.get_model_qsvs()
+        return bytes(qt.quantize(result, enable_progress_report=False).quantized_model)
+
+
+@contextlib.contextmanager
+def _quiet():
+    # LiteRT (under the calibrator) and the quantizer's progress bars write to stderr on
+    # every call; keep it for when something goes wrong, or for a terminal.
+    if sys.stderr.isatty():
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as log, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            log.seek(0)
+            sys.stderr.write(log.read().decode(errors="replace"))
+            raise
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
