@@ -15,18 +15,9 @@ def add_arguments(parser):
 def run(args):
     from pathlib import Path
 
-    from host.errors import ToasterError
     from host.telemetry import export, sessions
 
-    try:
-        found = sessions.load(args.path)
-    except FileNotFoundError:
-        raise ToasterError("no such file or folder: %s" % args.path)
-    except OSError as exc:
-        raise ToasterError("cannot read %s: %s" % (args.path, exc.strerror or exc))
-    if not found:
-        raise ToasterError("no toast sessions in %s (session files are named session-*.jsonl)"
-                           % args.path)
+    found = sessions.load_some(args.path)
     path = Path(args.path)
     out = args.out or (path if path.is_dir() else path.parent)
     for written, rows in export.write(found, out, args.format):

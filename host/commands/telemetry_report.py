@@ -20,19 +20,13 @@ def run(args):
     from host.errors import ToasterError
     from host.telemetry import report, sessions
 
-    try:
-        found = sessions.load(args.path)
-    except FileNotFoundError:
-        raise ToasterError("no such file or folder: %s" % args.path)
-    except OSError as exc:
-        raise ToasterError("cannot read %s: %s" % (args.path, exc.strerror or exc))
+    found = sessions.load_some(args.path)
     if args.session:
         found = [s for s in found if args.session in s.path.name]
     if args.last:
         found = found[-args.last:]
     if not found:
-        raise ToasterError("no toast sessions in %s (session files are named session-*.jsonl)"
-                           % args.path)
+        raise ToasterError("no session in %s matches --session/--last" % args.path)
     for line in report.text(found):
         print(line)
     if args.plot:

@@ -129,3 +129,18 @@ def load(path):
         sessions.append(Session(p, records, damaged))
     return sorted(sessions, key=lambda s: (s.records[0]["host_t"] if s.records else 0,
                                            s.path.name))
+
+
+def load_some(path):
+    """load(path), or a ToasterError saying why there is nothing to read there."""
+    from host.errors import ToasterError
+    try:
+        found = load(path)
+    except FileNotFoundError:
+        raise ToasterError("no such file or folder: %s" % path) from None
+    except OSError as exc:
+        raise ToasterError("cannot read %s: %s" % (path, exc.strerror or exc)) from None
+    if not found:
+        raise ToasterError("no toast sessions in %s (session files are named %s)"
+                           % (path, SESSION_GLOB))
+    return found
