@@ -68,13 +68,13 @@ def calibrate(scn=None):
     table = [0]
     for level in range(1, 8):
         lo, hi = 1000, 400000
-        while hi - lo > 250:
+        while hi - lo > 50:
             mid = (lo + hi) // 2
             if toast(scn, level, mid)[0] < target(level):
                 lo = mid
             else:
                 hi = mid
-        table.append(int(round((lo + hi) / 2 / 500.0)) * 500)
+        table.append(int(round((lo + hi) / 2 / 100.0)) * 100)
     return table
 
 
