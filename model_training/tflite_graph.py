@@ -28,6 +28,7 @@ handle, such as RELU6 and SQUEEZE), give the input `q=(scale, zero_point)`, cons
 """
 
 import contextlib
+import io
 import os
 import sys
 import tempfile
@@ -411,18 +412,18 @@ def _quiet():
         return
     sys.stderr.flush()
     saved = os.dup(2)
-    with tempfile.TemporaryFile() as log, warnings.catch_warnings():
+    text = io.StringIO()
+    with tempfile.TemporaryFile() as log, warnings.catch_warnings(), \
+            contextlib.redirect_stderr(text):
         warnings.simplefilter("ignore", UserWarning)
         os.dup2(log.fileno(), 2)
         try:
             yield
         except BaseException:
-            sys.stderr.flush()
             os.dup2(saved, 2)
             log.seek(0)
-            sys.stderr.write(log.read().decode(errors="replace"))
+            sys.__stderr__.write(log.read().decode(errors="replace") + text.getvalue())
             raise
         finally:
-            sys.stderr.flush()
             os.dup2(saved, 2)
             os.close(saved)

@@ -177,3 +177,53 @@ def test_operator_and_type_names_match_the_schema():
     types = {v: k for k, v in vars(tg.schema.TensorType).items() if not k.startswith("_")}
     assert [names.op_name(c) for c in sorted(ops)] == [ops[c] for c in sorted(ops)]
     assert [names.type_name(c) for c in sorted(types)] == [types[c].lower() for c in sorted(types)]
+
+
+def test_toaster_sized_mlp_in_the_device_heap(micropython, tmp_path):
+    # The firmware's model policy runs the model every control tick on a 96K heap, with
+    # the interpreter installed as .mpy files as on a board.
+    rng = np.random.default_rng(9)
+    g = tg.Graph()
+    x = g.input("features", [1, 12])
+    h = g.fully_connected(x, rng.normal(size=(16, 12)) / 3, rng.normal(size=16) * 0.1, "relu")
+    h = g.fully_connected(h, rng.normal(size=(8, 16)) / 4, rng.normal(size=8) * 0.1, "relu")
+    g.output(g.logistic(g.fully_connected(h, rng.normal(size=(1, 8)) / 3, [0.0])), "done")
+    model = tg.quantize(g.build(), rng.normal(size=(100, 12)), int8_io=True)
+    path = tmp_path / "mlp.tflite"
+    path.write_bytes(model)
+    folder = model_check.compile_interpreter(tmp_path / "mpy")
+    proc = mp.run("""
+import gc, json, micropython
+gc.collect()
+before = gc.mem_alloc()
+from firmware.tflite import Interpreter
+model = open(%r, "rb").read()
+it = Interpreter(model)
+gc.collect()
+resident = gc.mem_alloc() - before - len(model)
+outs = [0] * 64
+
+def ticks(x, y):        # as a control loop would: in a function, nothing allocated
+    for k in range(64):
+        for i in range(12):
+            x[i] = (k * 29 + i * 53) %% 256 - 128
+        it.invoke()
+        outs[k] = y[0]
+
+micropython.heap_lock()
+ticks(it.input(0), it.output(0))
+micropython.heap_unlock()
+print(json.dumps({"resident": resident, "outs": outs}))
+""" % str(path), heapsize="96K", path=folder)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    interp = model_check.tflm(model)
+    expected = []
+    for k in range(64):
+        row = np.array([[(k * 29 + i * 53) % 256 - 128 for i in range(12)]], np.int8)
+        expected.append(int(model_check.run_tflm(model, [row], interp)[0][0, 0]))
+    assert got["outs"] == expected
+    # What stays in RAM after loading (x64 .mpy; about 20 KB): the interpreter and the
+    # FULLY_CONNECTED and LOGISTIC kernels (8 KB), names interned while loading (10 KB;
+    # MicroPython never frees them), tables, steps and arena.
+    assert got["resident"] < 24 * 1024, got["resident"]

@@ -4,7 +4,7 @@
 try:
     from micropython import const
 except ImportError:     # CPython: host tools and tests use these modules too
-    def const(x):
+    def const(x):  # type: ignore[misc]  # micropython.const is generic
         return x
 
 from array import array

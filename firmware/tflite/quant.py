@@ -7,7 +7,7 @@
 try:
     from micropython import const
 except ImportError:     # CPython: host tools and tests use these modules too
-    def const(x):
+    def const(x):  # type: ignore[misc]  # micropython.const is generic
         return x
 
 INT32_MIN = const(-0x80000000)

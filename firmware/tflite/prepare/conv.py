@@ -4,7 +4,7 @@ import micropython
 from array import array
 
 from .. import quant
-from ..kernels import conv as k
+from ..kernels import pointwise as k
 from ..kernels import requantize as rq
 from ..model import INT32
 from . import util as ku
@@ -103,7 +103,7 @@ def prepare(interp, op, name):
                 ku.fail(op, name, "filter depth %d does not match input depth %d" % (fic, ic))
             pad, sw, sh = o.scalar(0, "b"), o.scalar(1, "i"), o.scalar(2, "i")
             act, dw, dh = o.scalar(3, "b"), o.scalar(4, "i", 1), o.scalar(5, "i", 1)
-            dm, fn, axis, per_filter = 1, k.conv, 0, kh * kw * ic
+            fn, dm, axis, per_filter = None, 1, 0, kh * kw * ic
         else:               # DEPTHWISE_CONV_2D: filter [1, kh, kw, ic * dm]
             one, kh, kw, oc = w.shape
             dm = o.scalar(3, "i", 1)
@@ -120,8 +120,11 @@ def prepare(interp, op, name):
         units = oc
         mults = _filter_scales(op, name, w, in_s, out_s, oc, axis)
         geometry[:k.DM + 1] = [n, h, wd, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, pt, pl, 0, dm]
-    if fn is k.conv and kh == kw == sh == sw == 1 and not pt and not pl:
-        fn = k.pointwise
+    if fn is None:          # CONV_2D: 1x1 without stride or padding is a matrix product
+        if kh == kw == sh == sw == 1 and not pt and not pl:
+            fn = k.pointwise
+        else:
+            from ..kernels.conv import conv as fn
     lo, hi = ku.activation(op, name, act, out)
     bias = _bias(op, name, interp, units)
     sums = array("i", bytes(4 * units))
@@ -135,4 +138,4 @@ def prepare(interp, op, name):
     p = _params(geometry, bias, sums, in_zp + 128, padded)
     q = rq.params(mults, out_zp, lo, hi)
     interp.reserve_scratch(geometry[k.OW] * units)
-    return k.Conv(fn, x, w, out, p, q)
+    return k.Filter(fn, x, w, out, p, q)
