@@ -8,7 +8,9 @@ import gc
 import json
 
 from firmware.features import Features
+from firmware.loop import PERIOD_MS
 from firmware.policy import Policy
+from firmware.sample import Sample
 from firmware.selftest import sha256
 from firmware.tflite import Interpreter
 
@@ -20,9 +22,18 @@ class ModelPolicy(Policy):
         """manifest: the parts of model.json the device needs (see load())."""
         self.id = manifest["id"]
         self.name = manifest["name"]
-        self.features = Features(manifest["features"])
+        spec = manifest["features"]
+        if spec.get("period_ms", PERIOD_MS) != PERIOD_MS:
+            raise ValueError("model trained for %s ms ticks, the loop ticks every %d ms"
+                             % (spec["period_ms"], PERIOD_MS))
+        self.features = Features(spec)
         if self.features.q is None:
             raise ValueError("model.json: features without quantize")
+        sample = Sample()
+        for name in self.features.channels:
+            if not hasattr(sample, name):
+                raise ValueError("model reads channel %s, which the toaster does not have"
+                                 % name)
         self.interpreter = Interpreter(model)
         _check(self.interpreter.input_details(0), manifest["input"], self.features.n, "input")
         _check(self.interpreter.output_details(0), manifest["output"], 1, "output")

@@ -84,8 +84,8 @@ class Progress:
         finally:
             if bar:
                 bar.close()
-            self.times[name] = round(time.perf_counter() - t0, 2)
-            self.say("%-24s %6.1f s" % (name, self.times[name]))
+        self.times[name] = round(time.perf_counter() - t0, 2)
+        self.say("%-24s %6.1f s" % (name, self.times[name]))
 
 
 def load(source, progress):

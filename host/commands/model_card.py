@@ -29,10 +29,11 @@ def add_arguments(parser):
 
 
 def run(args):
-    from model_training import card, pipeline
+    from model_training import card, package, pipeline
     from model_training.errors import DataError
 
     try:
+        package.read(args.package)
         if args.logs:
             result = pipeline.evaluate_logs(args.package, args.logs, args.format, quiet=args.json)
         else:
