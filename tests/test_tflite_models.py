@@ -227,3 +227,28 @@ print(json.dumps({"resident": resident, "outs": outs}))
     # FULLY_CONNECTED and LOGISTIC kernels (8 KB), names interned while loading (10 KB;
     # MicroPython never frees them), tables, steps and arena.
     assert got["resident"] < 24 * 1024, got["resident"]
+
+
+def test_float_quantize_rounds_ties_like_tflm(micropython):
+    # QUANTIZE float32 -> int8 at and around every half step of the scale, where rounding
+    # half away from zero after a float32 division decides.
+    scale, zp = 0.0372, 3
+    g = tg.Graph()
+    x = g.input("x", [1, 64])
+    g.output(g.quantize(x, q=(scale, zp)), "q")
+    model = g.build()
+    s32 = np.float32(scale)
+    halves = (np.arange(-140, 140, dtype=np.float32) + np.float32(0.5)) * s32
+    values = np.concatenate([halves, np.nextafter(halves, np.float32(np.inf)),
+                             np.nextafter(halves, np.float32(-np.inf)),
+                             np.float32([0.0, -0.0, 1e-30, 1e6, -1e6])]).astype(np.float32)
+    values = np.resize(values, (len(values) + 63) // 64 * 64).reshape(-1, 1, 64)
+    samples = [[v] for v in values]
+    # Beyond int32 after scaling TFLM converts with undefined behaviour (x86: -128 for any
+    # huge value); this interpreter saturates.
+    huge = np.float32([1e30, np.inf, -1e30, -np.inf] * 16).reshape(1, 64)
+    result = model_check.run_firmware([(model, samples + [[huge]])])[0]
+    interp = model_check.tflm(model)
+    for sample, got in zip(samples, result["outputs"]):
+        assert np.array_equal(got[0], model_check.run_tflm(model, sample, interp)[0])
+    assert result["outputs"][-1][0].tolist() == [[127, 127, -128, -128] * 16]

@@ -86,7 +86,7 @@ STRATEGIES = {
     "direct": _spec("direct", kind=st.sampled_from(
         ["fully_connected", "conv_2d", "depthwise_conv_2d", "add", "sub", "mul", "logistic",
          "tanh", "relu", "relu6", "softmax", "mean", "average_pool", "max_pool", "quantize",
-         "squeeze", "concatenation", "pad"]),
+         "squeeze", "concatenation", "pad", "float_io"]),
         in_scale=st.floats(-12, 4), out_scale=st.floats(-12, 4), w_scale=st.floats(-10, 0),
         in_zp=st.integers(-128, 127), out_zp=st.integers(-128, 127), act=ACTIVATIONS),
 }
@@ -247,6 +247,11 @@ def _direct(s, rng):
     out_q = (float(2.0 ** s["out_scale"] * rng.uniform(1, 2)), s["out_zp"])
     g = tg.Graph()
     shape = [1, 3, 4, 3]
+    if kind == "float_io":
+        # QUANTIZE from float32 and DEQUANTIZE to float32 at extreme parameters.
+        x = g.input("x", shape)
+        g.output(g.dequantize(g.relu(g.quantize(x, in_q), q=out_q)), "y")
+        return g.build()
     x = g.input("x", shape, q=in_q)
     if kind in ("fully_connected", "conv_2d", "depthwise_conv_2d"):
         units = 4
