@@ -27,7 +27,8 @@ from model_training.errors import DataError
 MIN_AGREEMENT = 0.97       # share of held-out ticks whose decision int8 == float
 MIN_LITERT_AGREEMENT = 0.99  # ... whose decision LiteRT == TFLM
 MAX_LITERT_STEPS = 16        # a sanity bound: a broken export differs by far more
-CALIBRATION_ROWS = 400
+CALIBRATION_RUNS = 40      # calibration rows come from this many training runs ...
+CALIBRATION_ROWS = 400     # ... drawn at random
 FIRMWARE_ROWS = 300        # rows run through the firmware interpreter for bit-exactness
 MULT_BITS = 12             # mult in [2^11, 2^12): products stay small ints on every port
 OUTPUT_NAME = "keep_toasting"
@@ -76,6 +77,12 @@ def feature_quantization(mean, std, scale, zero_point):
 def threshold_q(threshold, scale, zero_point):
     """The smallest int8 output whose value reaches the probability threshold."""
     return int(max(-128, min(127, math.ceil(zero_point + threshold / scale - 1e-9))))
+
+
+def calibration_rows(runs, spec, seed=0):
+    """Raw feature rows of up to CALIBRATION_RUNS training runs, drawn with the seed."""
+    pick = np.random.default_rng(seed).permutation(len(runs))[:CALIBRATION_RUNS]
+    return table_mod.build([runs[i] for i in sorted(pick)], spec).x
 
 
 def export(model, calibration_x, seed=0):

@@ -169,8 +169,8 @@ def train_package(out, source, seed=0, loo=None, firmware_check=True, quiet=Fals
         evaluation["leave_one_run_out"] = {"summary": summary, "runs": rows,
                                            "by_group": stop_time.by_group(rows)}
     with progress.step("export int8"):
-        calib = table_mod.build(train_runs, spec).x
-        tflite, qspec, quant, thr_q = export_mod.export(model, calib, seed)
+        tflite, qspec, quant, thr_q = export_mod.export(
+            model, export_mod.calibration_rows(train_runs, spec, seed), seed)
     with progress.step("verify", 3) as tick:
         checks, keeps = export_mod.verify(tflite, model, qspec, thr_q, check_runs, seed,
                                           firmware_check, progress=lambda _: tick(1))
@@ -240,8 +240,9 @@ def reexport(folder, out=None, firmware_check=True, quiet=False):
         train_runs, test_runs = runs, []
     check_runs = test_runs or [r for r in runs if r.name in set(model.holdout)] or runs
     with progress.step("export int8"):
-        calib = table_mod.build(train_runs, model.spec).x
-        tflite, qspec, quant, thr_q = export_mod.export(model, calib, split["seed"])
+        tflite, qspec, quant, thr_q = export_mod.export(
+            model, export_mod.calibration_rows(train_runs, model.spec, split["seed"]),
+            split["seed"])
     with progress.step("verify", 3) as tick:
         checks, _ = export_mod.verify(tflite, model, qspec, thr_q, check_runs, split["seed"],
                                       firmware_check, progress=lambda _: tick(1))

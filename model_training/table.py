@@ -5,11 +5,16 @@ The first tick of a run starts the features (the firmware's Policy.start); every
 tick is a row, as every later tick is a decide() on the device.
 """
 
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from firmware.features import Features
+
+
+PARALLEL_RUNS = 40
 
 
 class Tick:
@@ -68,16 +73,25 @@ def trace(run, spec, quantized=False):
     return out, run.toast_ms[1:], q
 
 
-def build(runs, spec, progress=None):
-    """The feature table of runs (rows: every tick after the first)."""
-    xs, ys, idx, ms = [], [], [], []
-    for i, run in enumerate(runs):
-        x, t, _ = trace(run, spec)
-        xs.append(x)
-        ys.append(run.labels()[1:])
-        idx.append(np.full(len(t), i, np.int32))
-        ms.append(t)
-        if progress:
-            progress(1)
+def _traces(runs, spec):
+    return [trace(run, spec)[0] for run in runs]
+
+
+def build(runs, spec, workers=None):
+    """The feature table of runs (rows: every tick after the first). Many runs are
+    traced in two processes (the features are pure Python, one tick at a time)."""
+    workers = max(1, min(workers or os.cpu_count() or 1, 2))
+    if workers > 1 and len(runs) >= PARALLEL_RUNS:
+        with ProcessPoolExecutor(workers) as pool:
+            parts = [pool.submit(_traces, runs[k::workers], spec) for k in range(workers)]
+            done = [p.result() for p in parts]
+        xs = [None] * len(runs)
+        for k, part in enumerate(done):
+            xs[k::workers] = part
+    else:
+        xs = _traces(runs, spec)
+    ys = [run.labels()[1:] for run in runs]
+    idx = [np.full(len(x), i, np.int32) for i, x in enumerate(xs)]
+    ms = [run.toast_ms[1:] for run in runs]
     return Table(np.concatenate(xs).astype(np.float64), np.concatenate(ys),
                  np.concatenate(idx), np.concatenate(ms))
