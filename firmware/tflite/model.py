@@ -70,10 +70,9 @@ class Tensor:
 
 
 class Operator:
-    def __init__(self, index, code, version, inputs, outputs, options):
+    def __init__(self, index, code, inputs, outputs, options):
         self.index = index
         self.code = code
-        self.version = version
         self.inputs = inputs
         self.outputs = outputs
         self.options = options      # flatbuffer.Table of builtin options, or None
@@ -83,10 +82,8 @@ class Model:
     def __init__(self, buf):
         self.buf = buf
         root = flatbuffer.root(buf)
-        codes = []
-        for t in root.tables(1, "operator code"):
-            code = max(t.scalar(0, "b"), t.scalar(3, "i"))
-            codes.append((code, t.scalar(2, "i", 1)))
+        # The builtin code, or the deprecated byte for old files (127 marks "see builtin").
+        codes = [max(t.scalar(0, "b"), t.scalar(3, "i")) for t in root.tables(1, "operator code")]
         subgraphs = root.tables(2, "subgraph")
         if len(subgraphs) != 1:
             raise ModelError("the model has %d subgraphs; only one is supported"
@@ -113,7 +110,7 @@ class Model:
                 raise ModelError("operator %d: opcode index %d out of range" % (k, i))
             what = "operator %d" % k
             self.operators.append(Operator(
-                k, codes[i][0], codes[i][1],
+                k, codes[i],
                 self._indices(t.ints(1) or [], n, what + " input", True),
                 self._indices(t.ints(2) or [], n, what + " output", False),
                 t.table(4, what + " options")))
