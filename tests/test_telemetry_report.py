@@ -73,3 +73,13 @@ def test_errors_are_one_line(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert cli.main(["telemetry", "export", str(tmp_path / "empty")]) == 1
     assert "no toast sessions" in capsys.readouterr().err
+
+
+def test_report_picks_sessions(recording, capsys):
+    assert cli.main(["telemetry", "report", str(recording), "--last", "1"]) == 0
+    assert "b0000003/1" in capsys.readouterr().out
+    assert cli.main(["telemetry", "report", str(recording), "--session", "b0000002"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("1 session") and "b0000002/1" in out
+    assert cli.main(["telemetry", "report", str(recording), "--session", "nope"]) == 1
+    assert "no session in" in capsys.readouterr().err

@@ -68,8 +68,9 @@ def model_lines(summaries):
     return out
 
 
-def text(sessions):
-    """The report as lines of text."""
+def text(sessions, package=None):
+    """The report as lines of text; with a model package, a line per toast of that model
+    on what its recomputed output says about the stop."""
     summaries = [summarise(s) for s in sessions]
     damaged = sum(s.damaged for s in sessions)
     first = min((s["start_host_t"] for s in summaries if s["start_host_t"]), default=None)
@@ -80,11 +81,21 @@ def text(sessions):
     if damaged:
         out.append("%d unreadable line%s skipped" % (damaged, "" if damaged == 1 else "s"))
     out += [""] + session_lines(summaries) + [""] + model_lines(summaries)
+    if package is not None:
+        out.append("")
+        for session, s in zip(sessions, summaries):
+            replayed = package.replay(session)
+            if replayed:
+                out.append("%s/%s: %s" % (s["boot_id"], s["session"],
+                                          package.verdict(session, replayed)))
+        if out[-1] == "":
+            out.append("no toast by model %s (%s)" % (package.id, package.folder))
     return out
 
 
-def plot(session, path):
-    """One toast on one time axis: chamber temperature, colour, heater commanded and
+def plot(session, path, package=None):
+    """One toast on one time axis: chamber temperature, colour, the model's output
+    (recomputed from its package, when given: model_output.py), heater commanded and
     sensed, guard verdicts, faults and the stop, saved as an image at `path`."""
     import matplotlib
     matplotlib.use("Agg")
@@ -94,8 +105,11 @@ def plot(session, path):
     t0 = start_ms(session.records)
     ticks = [r for r in session.records if r["kind"] == "T"]
     t = [elapsed_s(r["ms"], t0) for r in ticks]
-    fig, (ax_temp, ax_col, ax_heat) = plt.subplots(
-        3, 1, sharex=True, figsize=(10, 7), gridspec_kw={"height_ratios": [3, 2, 1]})
+    replayed = package.replay(session) if package is not None else None
+    rows = [3, 2] + ([2] if replayed else []) + [1]
+    fig, axes = plt.subplots(len(rows), 1, sharex=True, figsize=(10, 1.3 + 0.95 * sum(rows)),
+                             gridspec_kw={"height_ratios": rows})
+    ax_temp, ax_col, ax_heat = axes[0], axes[1], axes[-1]
     fig.suptitle("toast %s/%s  model %s  policy %s  level %s  ->  %s (%s)%s" % (
         s["boot_id"], s["session"], s["model"], s["policy"], s["level"],
         s["end_state"] or "unfinished", s["stop_reason"] or "-",
@@ -117,6 +131,15 @@ def plot(session, path):
                             for r in ticks], color=colour, linewidth=1.5 if key == "c" else 0.8,
                         label={"c": "clear"}.get(key, key))
     ax_col.set_ylabel("colour, %% of start%s" % ("" if c0 else " (no data)"))
+
+    if replayed:
+        ax_model = axes[2]
+        ax_model.plot([elapsed_s(r["ms"], t0) for r, _, _ in replayed],
+                      [p for _, _, p in replayed], color="tab:cyan", label="P(continue)")
+        ax_model.axhline(package.probability(package.threshold_q), color="tab:cyan",
+                         linestyle=":", linewidth=1, label="threshold")
+        ax_model.set_ylim(-0.05, 1.05)
+        ax_model.set_ylabel("model %s" % package.id)
 
     ax_heat.step(t, [r["heat"] for r in ticks], where="post", color="tab:orange",
                  label="commanded")
@@ -144,7 +167,7 @@ def plot(session, path):
         else:
             marks[-1][1].append("%s (%s)" % (r["to"], r["reason"]))
     marks = [(x, ", ".join(labels), colour) for x, labels, colour in marks]
-    for ax in (ax_temp, ax_col, ax_heat):
+    for ax in axes:
         for x, _, colour in marks:
             ax.axvline(x, color=colour, linewidth=1, alpha=0.7)
         if guard:
