@@ -55,7 +55,7 @@ def test_a_simulated_package_is_verified_and_documented(sim_pkg):
     assert meta["id"] == package.model_id(tflite, meta["features"], meta["decision"])
     v = meta["metrics"]["verification"]
     assert v["decision_agreement"] >= v["min_decision_agreement"] == 0.97
-    assert v["firmware_bit_exact"] and v["firmware_heap"] == mp.DEVICE_HEAP
+    assert v["firmware_bit_exact"] and v["firmware_checked_inputs"] >= 100
     assert v["litert_decision_agreement"] >= 0.99
     prov = meta["provenance"]
     assert prov["data"] == {"source": "simulated", "runs": 30, "seed": 0,
@@ -135,9 +135,10 @@ p = model_policy.load("model")
 gc.collect()
 print(p.id, p.name, before - gc.mem_free())
 """
-# The interpreter's load peak for even this small model (~70 KB) keeps the whole firmware
-# plus a model above the 96K device heap (116K measured); 128K holds it with margin.
-MODEL_HEAP = "128K"
+# The interpreter's load peak for even this small model (~70 KB) keeps the firmware with a
+# model above the 96K device heap: measured, the app boots with it from 136K (the policy
+# alone after the firmware's imports, from 116K). 160K holds both with margin.
+MODEL_HEAP = "160K"
 
 
 def test_the_policy_loads_from_a_flashed_image(micropython, sim_pkg, tmp_path):
@@ -235,3 +236,25 @@ def test_bad_commands_get_one_line(capsys, logs_pkg, argv, message):
     status, out, err = toaster(capsys, *argv)
     assert status != 0
     assert message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_the_package_toasts_in_the_real_firmware(micropython, sim_pkg):
+    """Closed loop: the app image with the package, on the simulator; the model decides
+    the toast. A model from 30 simulated runs is no quality bar (the card and the
+    closed-loop evaluation measure quality), so the slice need only come out near its
+    level's target."""
+    import firmware_sim as fs
+    from host import image
+    from host.virtual_device import VirtualDevice
+    from model_training import targets
+
+    meta = json.loads((sim_pkg / "model.json").read_text())
+    img = image.build("sim", model=sim_pkg)
+    with VirtualDevice(image=img, heapsize=MODEL_HEAP) as dev:
+        boot = dev.expect("B")
+        assert (boot["policy"], boot["selftest"], boot["model"]) == (meta["name"], "ok", meta["id"])
+        frames = fs.toast(dev, level=4)
+        assert (frames[-1]["to"], frames[-1]["reason"]) == ("done", "policy"), frames[-1]
+        assert {f["policy"] for f in fs.ticks(frames) if f["state"] == "toasting"} == {meta["name"]}
+        assert not [f for f in frames if f["kind"] == "F"]
+        assert abs(dev.truth()["delta_e"] - targets.target(4)) < 8, dev.truth()["delta_e"]
