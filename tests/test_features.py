@@ -3,6 +3,9 @@ through CPython and through the real MicroPython gives identical features; a tic
 allocates nothing on MicroPython; the kinds mean what PACKAGE.md says."""
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -44,33 +47,10 @@ class Tick:
     pass
 
 
-def run_cpython(spec, trace):
-    f = Features(spec)
-    s = Tick()
-    s.level = trace["level"]
-    rows, qrows = [], []
-    buf = bytearray(f.n)
-    row = [0] * f.n
-    for k, ms in enumerate(trace["toast_ms"]):
-        s.toast_ms = ms
-        for c in CHANNELS:
-            setattr(s, c, trace["data"][c][k])
-        if k == 0:
-            f.start(trace["level"], s)
-            continue
-        f.update(s)
-        f.raw_into(row)
-        rows.append(list(row))
-        if f.q is not None:
-            f.quantize(buf)
-            qrows.append(list(buf))
-    return rows, qrows
-
-
-# Reads {"spec", "trace"} as JSON on stdin; prints the raw and quantized rows, then the
-# bytes the heap grew by over 200 ticks of update + raw + quantize with the GC off.
-MP_RUNNER = """
-import gc, json, sys
+# One driver for both interpreters (common subset): reads {"spec", "trace"} as JSON on
+# stdin, prints the raw and the quantized rows of every tick after the first.
+RUNNER = """
+import json, sys
 from firmware.features import Features
 from firmware.sample import Sample
 job = json.loads(sys.stdin.read())
@@ -97,34 +77,58 @@ for k in range(len(trace["toast_ms"])):
         f.quantize(buf)
         qrows.append(list(buf))
 print(json.dumps({"rows": rows, "qrows": qrows}))
+""" % (CHANNELS,)
+
+# MicroPython only: the bytes the heap grows by over 200 ticks with the GC off.
+ALLOC_RUNNER = """
+import gc, json, sys
+from firmware.features import Features
+from firmware.sample import Sample
+f = Features(json.loads(sys.stdin.read()))
+s = Sample()
+buf = bytearray(f.n)
+row = [0] * f.n
+f.start(4, s)
+
+def ticks(n):
+    for k in range(n):
+        s.toast_ms = k * 100
+        s.temp_dc = 300 + k
+        s.c = 20000 - 7 * k
+        f.update(s)
+        f.raw_into(row)
+        f.quantize(buf)
+
 gc.collect()
 gc.disable()
 before = gc.mem_alloc()
-for k in range(200):
-    s.toast_ms = k * 100
-    s.temp_dc = 300 + k
-    s.c = 20000 - 7 * k
-    f.update(s)
-    f.raw_into(row)
-    if f.q is not None:
-        f.quantize(buf)
+ticks(200)
 print(gc.mem_alloc() - before)
-""" % (CHANNELS,)
+"""
 
 
-def run_micropython(spec, trace, heapsize="512K"):
-    proc = mp.run(MP_RUNNER, heapsize=heapsize, input=json.dumps({"spec": spec, "trace": trace}))
+def run(command, env, spec, trace):
+    proc = subprocess.run(command, env=env, input=json.dumps({"spec": spec, "trace": trace}),
+                          capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    lines = proc.stdout.strip().splitlines()
-    out = json.loads(lines[0])
-    return out["rows"], out["qrows"], int(lines[1])
+    out = json.loads(proc.stdout)
+    return out["rows"], out["qrows"]
+
+
+def run_cpython(spec, trace):
+    env = dict(os.environ, PYTHONPATH=str(mp.ROOT))
+    return run([sys.executable, "-c", RUNNER], env, spec, trace)
+
+
+def run_micropython(spec, trace):
+    return run(mp.command(["-c", RUNNER], "512K"), mp.environment(), spec, trace)
 
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_same_features_on_cpython_and_micropython(micropython, seed):
     spec, trace = quantized_spec(seed), make_trace(seed=seed)
     rows, qrows = run_cpython(spec, trace)
-    mp_rows, mp_qrows, _ = run_micropython(spec, trace)
+    mp_rows, mp_qrows = run_micropython(spec, trace)
     assert len(rows) == len(trace["toast_ms"]) - 1
     assert mp_rows == rows
     assert mp_qrows == qrows
@@ -135,8 +139,9 @@ def test_same_features_on_cpython_and_micropython(micropython, seed):
 
 
 def test_a_tick_allocates_nothing_on_micropython(micropython):
-    _, _, grown = run_micropython(quantized_spec(), make_trace(ticks=20), heapsize="96K")
-    assert grown == 0
+    proc = mp.run(ALLOC_RUNNER, heapsize=mp.DEVICE_HEAP, input=json.dumps(quantized_spec()))
+    assert proc.returncode == 0, proc.stderr
+    assert int(proc.stdout) == 0
 
 
 def test_kinds_on_a_ramp():
