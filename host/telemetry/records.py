@@ -20,20 +20,22 @@ TEXT = frozenset((
 HOST = "H"
 
 
-def _number(text):
-    try:
-        return int(text)
-    except ValueError:
-        return None
+# Per kind: (field name, is a number) in frame order.
+_LAYOUT = {kind: tuple((name, name in NUMBERS) for name in protocol.HEADER + names)
+           for kind, names in protocol.FIELDS.items()}
 
 
 def from_frame(fields, host_t, boot_id):
     """The record of one decoded frame, received at host time `host_t` (Unix seconds)
     from the boot `boot_id` (None when the recorder has not seen that boot's B frame)."""
     record = {"host_t": round(host_t, 3), "boot_id": boot_id}
-    names = protocol.HEADER + protocol.FIELDS[fields[0]]
-    for name, text in zip(names, fields):
-        record[name] = _number(text) if name in NUMBERS else text
+    for (name, number), text in zip(_LAYOUT[fields[0]], fields):
+        if number:
+            try:
+                text = int(text)
+            except ValueError:
+                text = None
+        record[name] = text
     return record
 
 

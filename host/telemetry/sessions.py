@@ -13,6 +13,7 @@ from pathlib import Path
 DEVICE_LOG = "device.jsonl"
 SESSION_GLOB = "session-*.jsonl"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+_ENCODE = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 
 
 def session_name(boot_id, session):
@@ -74,7 +75,7 @@ class SessionFiles:
 
     @staticmethod
     def _put(f, record):
-        f.write(json.dumps(record, separators=(",", ":")) + "\n")
+        f.write(_ENCODE(record) + "\n")
         f.flush()
 
 
