@@ -219,3 +219,17 @@ def test_another_protocol_version_is_flagged(tmp_path):
     assert rec.summary()["unknown_protocol"] == 1 and "UNKNOWN PROTOCOL" in rec.status()
     b, h = lines(tmp_path / "device.jsonl")
     assert h["event"] == "protocol" and "protocol 99" in h["detail"]
+
+
+def test_cli_rebuilds_sessions_from_a_raw_stream(tmp_path, capsys):
+    from host import cli
+    raw = tmp_path / "raw-20260101T000000.bin"
+    raw.write_bytes(b"boot noise\r\n" + b"".join(tf.toast_life()) + b"~T,99,9")
+    assert cli.main(["telemetry", "record", "--replay", str(raw), "--out",
+                     str(tmp_path / "again")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("recorded 11 frames into %s: 1 toast session" % (tmp_path / "again"))
+    assert "damaged frames 0, missing 0, repeated 0, noise bytes 11" in out
+    assert cli.main(["telemetry", "record", "--replay", str(tmp_path / "nope.bin"),
+                     "--out", str(tmp_path / "x")]) == 1
+    assert "no such file" in capsys.readouterr().err
