@@ -171,12 +171,12 @@ except ModelError as e:
 
 
 def test_operator_and_type_names_match_the_schema():
-    from firmware.tflite import names
+    from firmware.tflite import model, names
 
     ops = {v: k for k, v in vars(tg.schema.BuiltinOperator).items() if not k.startswith("_")}
     types = {v: k for k, v in vars(tg.schema.TensorType).items() if not k.startswith("_")}
     assert [names.op_name(c) for c in sorted(ops)] == [ops[c] for c in sorted(ops)]
-    assert [names.type_name(c) for c in sorted(types)] == [types[c].lower() for c in sorted(types)]
+    assert [model.type_name(c) for c in sorted(types)] == [types[c].lower() for c in sorted(types)]
 
 
 def test_toaster_sized_mlp_in_the_device_heap(micropython, tmp_path):

@@ -12,6 +12,8 @@ def u32(buf, pos):
 
 
 class Table:
+    # `what` names the table in messages ("tensor 3"); it is kept only as it came, often
+    # a shared string, as a model has a table per tensor.
     def __init__(self, buf, pos, what):
         n = len(buf)
         if pos < 0 or pos + 4 > n or pos & 3:
@@ -22,19 +24,19 @@ class Table:
         vt_len, t_len = struct.unpack_from("<HH", buf, vt)
         if vt_len < 4 or vt_len & 1 or vt + vt_len > n or t_len < 4 or pos + t_len > n:
             raise ModelError("%s: vtable at %d is invalid" % (what, vt))
-        self.buf, self.pos, self.vt, self.vt_len, self.t_len = buf, pos, vt, vt_len, t_len
-        self.what = what
+        self.buf, self.pos, self.vt, self.lens, self.what = buf, pos, vt, vt_len << 16 | t_len, what
 
     def _field(self, i, size):
         # Position of field i, or 0 when absent; its `size` bytes lie inside the table.
         o = 4 + 2 * i
-        if o + 2 > self.vt_len:
+        if o + 2 > self.lens >> 16:
             return 0
         off = struct.unpack_from("<H", self.buf, self.vt + o)[0]
         if not off:
             return 0
-        if off < 4 or off + size > self.t_len:
-            raise ModelError("%s: field %d lies outside its table" % (self.what, i))
+        if off < 4 or off + size > self.lens & 0xFFFF:
+            raise ModelError("%s at %d: field %d lies outside its table"
+                             % (self.what, self.pos, i))
         return self.pos + off
 
     def scalar(self, i, fmt, default=0):
@@ -47,7 +49,8 @@ class Table:
             return 0
         t = p + u32(self.buf, p)
         if t >= len(self.buf):
-            raise ModelError("%s: field %d points outside the model" % (self.what, i))
+            raise ModelError("%s at %d: field %d points outside the model"
+                             % (self.what, self.pos, i))
         return t
 
     def table(self, i, what):
@@ -62,8 +65,8 @@ class Table:
         n = u32(self.buf, t)
         start = t + 4
         if n > (len(self.buf) - start) // size:
-            raise ModelError("%s: field %d has %d elements, more than the model holds"
-                             % (self.what, i, n))
+            raise ModelError("%s at %d: field %d has %d elements, more than the model holds"
+                             % (self.what, self.pos, i, n))
         return start, n
 
     def ints(self, i, fmt="i"):
@@ -97,9 +100,12 @@ class Table:
         if v is None:
             return []
         start, n = v
-        buf = self.buf
-        return [Table(buf, start + 4 * k + u32(buf, start + 4 * k), "%s %d" % (what, k))
-                for k in range(n)]
+        return [self.element(start, k, what) for k in range(n)]
+
+    def element(self, start, k, what):
+        # Table k of a vector of tables starting at `start`.
+        p = start + 4 * k
+        return Table(self.buf, p + u32(self.buf, p), what)
 
 
 def root(buf):

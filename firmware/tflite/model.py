@@ -23,15 +23,23 @@ MAX_TENSORS = const(2048)
 MAX_OPERATORS = const(1024)
 
 
+# schema.fbs TensorType, in code order.
+_TYPES = ("float32 float16 int32 uint8 int64 string bool int16 complex64 int8 float64 "
+          "complex128 uint64 resource variant uint32 uint16 int4 bfloat16 int2 uint4 "
+          "float8_e4m3fn float8_e5m2")
+
+
 def type_name(code):
-    from .names import type_name
-    return type_name(code)
+    names = _TYPES.split()
+    return names[code] if 0 <= code < len(names) else "type %d" % code
 
 
 class Tensor:
     def __init__(self, index, table, shape, type, data):
         self.index = index
-        self.table = table          # its flatbuffer table: name and quantization on demand
+        # Where its flatbuffer table is: name and quantization are read on demand (a Table
+        # object per tensor would take more RAM than a small model's arena).
+        self.file, self.pos = table.buf, table.pos
         self.shape = shape
         self.type = type
         self.data = data            # memoryview of constant data in the model, or None
@@ -41,9 +49,12 @@ class Tensor:
         self.buf = None             # set by the loader: where the values live
         self.value = None           # int32 values known at load time (shape arithmetic)
 
+    def _table(self):
+        return flatbuffer.Table(self.file, self.pos, "tensor")
+
     @property
     def name(self):
-        return self.table.string(3)
+        return self._table().string(3)
 
     def describe(self):
         return "tensor %d '%s'" % (self.index, self.name)
@@ -52,7 +63,7 @@ class Tensor:
         # (scales as float32 bit patterns, zero points, axis); empty when not quantized.
         # Read on demand: per-channel parameters of every filter and bias would take more
         # RAM as lists than the arena of a small model.
-        q = self.table.table(4, self.describe() + " quantization")
+        q = self._table().table(4, self.describe() + " quantization")
         if q is None:
             return array("I"), array("q"), 0
         if q.scalar(4, "B"):
@@ -88,7 +99,8 @@ class Model:
         if len(subgraphs) != 1:
             raise ModelError("the model has %d subgraphs; only one is supported"
                              % len(subgraphs))
-        buffers = root.tables(4, "buffer")
+        self.root = root
+        self.buffers = root.vector(4, 4) or (0, 0)
         sg = subgraphs[0]
         v = sg.vector(0, 4)
         if v is not None and v[1] > MAX_TENSORS:
@@ -96,8 +108,7 @@ class Model:
         v = sg.vector(3, 4)
         if v is not None and v[1] > MAX_OPERATORS:
             raise ModelError("the model has %d operators, more than %d" % (v[1], MAX_OPERATORS))
-        self.tensors = [self._tensor(k, t, buffers)
-                        for k, t in enumerate(sg.tables(0, "tensor"))]
+        self.tensors = [self._tensor(k, t) for k, t in enumerate(sg.tables(0, "tensor"))]
         n = len(self.tensors)
         self.inputs = self._indices(sg.ints(1) or [], n, "subgraph input", False)
         self.outputs = self._indices(sg.ints(2) or [], n, "subgraph output", False)
@@ -121,7 +132,7 @@ class Model:
                 raise ModelError("%s: tensor index %d out of range" % (what, v))
         return values
 
-    def _tensor(self, k, t, buffers):
+    def _tensor(self, k, t):
         shape = t.ints(0) or []
         size = 1
         for d in shape:
@@ -134,9 +145,9 @@ class Model:
         data = None
         b = t.scalar(2, "I")
         if b:
-            if b >= len(buffers):
+            if b >= self.buffers[1]:
                 raise ModelError("tensor %d: buffer index %d out of range" % (k, b))
-            data = self._data(buffers[b], "tensor %d" % k)
+            data = self._data(self.root.element(self.buffers[0], b, "buffer"), "tensor %d" % k)
             if data is not None and type in ITEM_SIZE and len(data) != size * ITEM_SIZE[type]:
                 raise ModelError("tensor %d: %d bytes of data for shape %s"
                                  % (k, len(data), shape))

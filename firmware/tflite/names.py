@@ -1,5 +1,5 @@
-# Names of TFLite builtin operators and tensor types (schema.fbs BuiltinOperator and
-# TensorType, in code order), for messages. Imported only when a name is needed.
+# Names of TFLite builtin operators (schema.fbs BuiltinOperator, in code order), for
+# messages. Imported only when a message needs one.
 
 _OPS = (
     "ADD AVERAGE_POOL_2D CONCATENATION CONV_2D DEPTHWISE_CONV_2D DEPTH_TO_SPACE DEQUANTIZE "
@@ -37,21 +37,6 @@ _OPS = (
     "STABLEHLO_CBRT STABLEHLO_CASE"
 )
 
-_TYPES = (
-    "float32 float16 int32 uint8 int64 string bool int16 complex64 int8 float64 complex128 "
-    "uint64 resource variant uint32 uint16 int4 bfloat16 int2 uint4 float8_e4m3fn "
-    "float8_e5m2"
-)
-
-
-def _lookup(names, code):
-    parts = names.split()
-    return parts[code] if 0 <= code < len(parts) else None
-
-
 def op_name(code):
-    return _lookup(_OPS, code) or "builtin operator %d" % code
-
-
-def type_name(code):
-    return _lookup(_TYPES, code) or "type %d" % code
+    parts = _OPS.split()
+    return parts[code] if 0 <= code < len(parts) else "builtin operator %d" % code

@@ -29,7 +29,7 @@ def prepare(interp, op):
         from . import shape as family
     else:
         raise ModelError("unsupported operator: %s" % op_name(code))
-    return family.prepare(interp, op, op_name(code))
+    return family.prepare(interp, op)
 
 
 def op_name(code):

@@ -8,10 +8,10 @@ from ..kernels import requantize as rq
 from . import util as ku
 
 
-def _smaller_than_one(op, name, m, q):
+def _smaller_than_one(op, m, q):
     # QuantizeMultiplierSmallerThanOneExp: TFLM stops unless 0 < value < 1.
     if not m or quant.bitlen(m) + q > 0:
-        ku.fail(op, name, "scales give a rescaling factor outside (0, 1)")
+        ku.fail(op, "scales give a rescaling factor outside (0, 1)")
     return quant.quantize_multiplier(m, q)
 
 
@@ -26,25 +26,25 @@ def _strides(shape, rank):
     return shape, strides
 
 
-def prepare(interp, op, name):
-    x1 = ku.tensor(interp, op, name, 0)
-    x2 = ku.tensor(interp, op, name, 1)
-    out = ku.tensor(interp, op, name, 0, output=True)
-    s1, zp1 = ku.int8(op, name, x1)
-    s2, zp2 = ku.int8(op, name, x2)
-    so, zpo = ku.int8(op, name, out)
+def prepare(interp, op):
+    x1 = ku.tensor(interp, op, 0)
+    x2 = ku.tensor(interp, op, 1)
+    out = ku.tensor(interp, op, 0, output=True)
+    s1, zp1 = ku.int8(op, x1)
+    s2, zp2 = ku.int8(op, x2)
+    so, zpo = ku.int8(op, out)
     rank = len(out.shape)
     if len(x1.shape) > rank or len(x2.shape) > rank:
-        ku.fail(op, name, "inputs have more dimensions than the output")
+        ku.fail(op, "inputs have more dimensions than the output")
     shape1, strides1 = _strides(x1.shape, rank)
     shape2, strides2 = _strides(x2.shape, rank)
     for d in range(rank):
         for s in (shape1[d], shape2[d]):
             if s != out.shape[d] and s != 1:
-                ku.fail(op, name, "shapes %s and %s do not broadcast to %s"
+                ku.fail(op, "shapes %s and %s do not broadcast to %s"
                         % (x1.shape, x2.shape, out.shape))
     act = op.options.scalar(0, "b") if op.options else 0
-    lo, hi = ku.activation(op, name, act, out)
+    lo, hi = ku.activation(op, act, out)
     values = [v - 256 if v > 127 else v for v in range(256)]
     if op.code == 18:       # MUL
         mult = quant.multiplier(s1, s2, so)
@@ -64,9 +64,9 @@ def prepare(interp, op, name):
             r1 = quant.f32_div(s1, big, 0, 1)
             r2 = quant.f32_div(s2, big, 0, 1)
             ro = quant.f32_div(big, so, 1, 20)
-        m1 = _smaller_than_one(op, name, *r1)
-        m2 = _smaller_than_one(op, name, *r2)
-        mult = _smaller_than_one(op, name, *ro)
+        m1 = _smaller_than_one(op, *r1)
+        m2 = _smaller_than_one(op, *r2)
+        mult = _smaller_than_one(op, *ro)
         t1 = [quant.mbqm((v - zp1) << 20, *m1) for v in values]
         t2 = [quant.mbqm((v - zp2) << 20, *m2) for v in values]
         if op.code == 41:

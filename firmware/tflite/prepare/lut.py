@@ -74,19 +74,19 @@ def _float_thresholds(scale, zp):
     return t
 
 
-def prepare(interp, op, name):
-    x = ku.tensor(interp, op, name, 0)
-    out = ku.tensor(interp, op, name, 0, output=True)
+def prepare(interp, op):
+    x = ku.tensor(interp, op, 0)
+    out = ku.tensor(interp, op, 0, output=True)
     if x.size != out.size:
-        ku.fail(op, name, "input and output sizes differ")
+        ku.fail(op, "input and output sizes differ")
     code = op.code
     if code == 114 and x.type == FLOAT32:
-        s, zp = ku.int8(op, name, out)
+        s, zp = ku.int8(op, out)
         return k.Lut(k.search, x, out, _float_thresholds(s, zp))
-    in_s, in_zp = ku.int8(op, name, x)
+    in_s, in_zp = ku.int8(op, x)
     if code == 6:
         if out.type != FLOAT32:
-            ku.fail(op, name, "DEQUANTIZE to int8 is not supported")
+            ku.fail(op, "DEQUANTIZE to int8 is not supported")
         ms, es = quant.f32(in_s)
         table = array("f", bytes(4 * 256))
         for b in range(256):
@@ -94,7 +94,7 @@ def prepare(interp, op, name):
             m, q = quant.round_float(abs(v) * ms, 1, es, (24, -149))
             table[b] = (-m if v < 0 else m) * 2.0 ** q
         return k.Lut(k.lut32, x, out, table)
-    out_s, out_zp = ku.int8(op, name, out)
+    out_s, out_zp = ku.int8(op, out)
     if code == 21:      # RELU6: clamps to [0, 6] in the input's quantization
         six = _clamp(quant.quantize_value(6, 1, 0, in_s, in_zp))
         f = lambda v: min(max(v, in_zp), six)
@@ -104,7 +104,7 @@ def prepare(interp, op, name):
         f = lambda v: min(max(quant.mbqm(v - in_zp, m, shift) + out_zp, lo), 127)
     elif code == 14:
         if out_zp != -128:
-            ku.fail(op, name, "output zero point must be -128")
+            ku.fail(op, "output zero point must be -128")
         f = _sigmoid_like(in_s, in_zp, quant.logistic, 8, -128)
     else:               # TANH
         f = _sigmoid_like(in_s, in_zp, quant.tanh, 7, 0)

@@ -9,21 +9,21 @@ from . import util as ku
 from .shape import value
 
 
-def prepare(interp, op, name):
-    x = ku.tensor(interp, op, name, 0)
-    out = ku.tensor(interp, op, name, 0, output=True)
-    in_s, in_zp = ku.int8(op, name, x)
-    out_s, out_zp = ku.int8(op, name, out)
+def prepare(interp, op):
+    x = ku.tensor(interp, op, 0)
+    out = ku.tensor(interp, op, 0, output=True)
+    in_s, in_zp = ku.int8(op, x)
+    out_s, out_zp = ku.int8(op, out)
     rank = len(x.shape)
     axes = []
-    for a in value(op, name, ku.tensor(interp, op, name, 1)):
+    for a in value(op, ku.tensor(interp, op, 1)):
         if not -rank <= a < rank:
-            ku.fail(op, name, "axis %d out of range" % a)
+            ku.fail(op, "axis %d out of range" % a)
         if a % rank not in axes:
             axes.append(a % rank)
     keep = [d for i, d in enumerate(x.shape) if i not in axes]
     if out.size != max(1, len(keep) and 1) * _product(keep):
-        ku.fail(op, name, "output %s does not match %s without axes %s"
+        ku.fail(op, "output %s does not match %s without axes %s"
                 % (out.shape, x.shape, axes))
     count = _product([x.shape[a] for a in axes])
     p = array("i", bytes(4 * (1 + 3 * rank)))

@@ -8,27 +8,27 @@ from ..kernels import softmax as k
 from . import util as ku
 
 
-def prepare(interp, op, name):
-    x = ku.tensor(interp, op, name, 0)
-    out = ku.tensor(interp, op, name, 0, output=True)
-    in_s, in_zp = ku.int8(op, name, x)
-    out_s, out_zp = ku.int8(op, name, out)
+def prepare(interp, op):
+    x = ku.tensor(interp, op, 0)
+    out = ku.tensor(interp, op, 0, output=True)
+    in_s, in_zp = ku.int8(op, x)
+    out_s, out_zp = ku.int8(op, out)
     if out_zp != -128:
-        ku.fail(op, name, "output zero point must be -128")
+        ku.fail(op, "output zero point must be -128")
     if x.shape != out.shape or not x.shape:
-        ku.fail(op, name, "input and output shapes must match")
+        ku.fail(op, "input and output shapes must match")
     depth = x.shape[-1]
     if not 0 < depth < 512:
-        ku.fail(op, name, "rows of %d values are not supported (at most 511)" % depth)
+        ku.fail(op, "rows of %d values are not supported (at most 511)" % depth)
     beta = op.options.scalar(0, "I") if op.options else 0
     if beta >= 0x7F800000 or beta == 0:
-        ku.fail(op, name, "beta must be positive and finite")
+        ku.fail(op, "beta must be positive and finite")
     m, e = quant.ratio(beta, in_s)
     e += 26
     if quant.bitlen(m) + e > 31:    # min(beta * scale * 2**26, 2**31 - 1)
         m, e = 0x7FFFFFFF, 0
     if not ((m << e) > 1 if e >= 0 else m > (1 << -e)):
-        ku.fail(op, name, "beta * input scale is too small")
+        ku.fail(op, "beta * input scale is too small")
     mult, shift = quant.quantize_multiplier(m, e)
     diff_min = -((31 << 26) >> shift)
     p = array("i", bytes(4 * (k.EXP + 512)))
