@@ -32,7 +32,8 @@ SIM_FEATURES = {
         {"kind": "ratio", "channel": "b"},
     ],
 }
-SIM_CONFIG = train_mod.Config(hidden=(16, 8), alpha=1e-3, epochs=25, patience=5, row_every=8)
+SIM_CONFIG = train_mod.Config(hidden=(16, 8), alpha=1e-4, learning_rate=1e-3, epochs=60, patience=10,
+                              row_every=4)
 LOGS_CONFIG = train_mod.Config(hidden=(8,), alpha=1e-2, epochs=40, patience=5)
 SIM_RUNS = 400
 TEST_SHARE = 0.2
