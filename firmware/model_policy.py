@@ -1,8 +1,9 @@
 # The model policy: a model package (model.json + model.tflite, model_training/PACKAGE.md)
 # behind the Policy interface. load() checks the package (format, SHA-256 of the model,
 # shapes and quantization against the manifest) and prepares everything; a tick is then
-# features -> int8 input -> invoke -> int8 output against the manifest's threshold,
-# integers only and allocation-free. Anything wrong at load raises: the firmware toasts
+# features -> int8 input -> invoke -> int8 output against the manifest's threshold; the
+# toast stops once the output has been below it on `consecutive` ticks in a row (one noisy
+# tick must not end a toast). Integers only and allocation-free. Anything wrong at load raises: the firmware toasts
 # with the fallback and says why (app.py).
 import gc
 import json
@@ -38,10 +39,13 @@ class ModelPolicy(Policy):
         _check(self.interpreter.input_details(0), manifest["input"], self.features.n, "input")
         _check(self.interpreter.output_details(0), manifest["output"], 1, "output")
         self.threshold = manifest["decision"]["threshold_q"]
+        self.consecutive = manifest["decision"].get("consecutive", 1)
+        self._streak = 0
         self._in = self.interpreter.input(0)
         self._out = self.interpreter.output(0)
 
     def start(self, level, sample):
+        self._streak = 0
         self.features.start(level, sample)
 
     def decide(self, sample):
@@ -51,7 +55,11 @@ class ModelPolicy(Policy):
         q = self._out[0]
         if q > 127:
             q -= 256
-        return q >= self.threshold
+        if q >= self.threshold:
+            self._streak = 0
+            return True
+        self._streak += 1
+        return self._streak < self.consecutive
 
 
 def _check(details, expected, size, what):

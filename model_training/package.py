@@ -57,8 +57,9 @@ def level_targets():
 
 def manifest(tflite, float_model, spec, quant, thr_q, name, provenance, metrics, size):
     decision = {"threshold": float_model.threshold, "threshold_q": thr_q,
-                "rule": "keep toasting while the int8 output >= threshold_q; stop at the "
-                        "first tick below"}
+                "consecutive": float_model.consecutive,
+                "rule": "stop once the int8 output has been below threshold_q on "
+                        "`consecutive` ticks in a row; keep toasting until then"}
     return {
         "format": FORMAT,
         "id": model_id(tflite, spec, decision),
@@ -89,9 +90,10 @@ def write(folder, tflite, meta, float_model=None):
 
 def write_float(folder, model, config=None):
     data = {"spec": model.spec, "mean": model.mean.tolist(), "std": model.std.tolist(),
-            "weights": [w.tolist() for w in model.weights],
+            "weights": [w.tolist() for w in model.weights], "holdout": model.holdout,
             "biases": [b.tolist() for b in model.biases],
-            "threshold": model.threshold, "history": model.history,
+            "threshold": model.threshold, "consecutive": model.consecutive,
+            "history": model.history,
             "config": (config or Config()).to_dict() if config is not False else None}
     Path(folder, FLOAT_MODEL).write_text(json.dumps(data) + "\n")
 
@@ -103,7 +105,9 @@ def read_float(folder):
         return FloatModel(data["spec"], np.array(data["mean"]), np.array(data["std"]),
                           [np.array(w) for w in data["weights"]],
                           [np.array(b) for b in data["biases"]], data["threshold"],
-                          [tuple(h) for h in data.get("history", [])])
+                          data.get("consecutive", 1),
+                          [tuple(h) for h in data.get("history", [])],
+                          data.get("holdout", []))
     except OSError:
         raise DataError("%s has no %s: it was not written by `toaster train`"
                         % (folder, FLOAT_MODEL)) from None

@@ -35,6 +35,11 @@ SIM_FEATURES = {
 SIM_CONFIG = train_mod.Config(hidden=(16, 8), alpha=1e-4, learning_rate=1e-3, epochs=60, patience=10,
                               row_every=4)
 LOGS_CONFIG = train_mod.Config(hidden=(8,), alpha=1e-2, epochs=40, patience=5)
+# "stop" answers in a row that end a toast. On the logs (500 ms ticks) 2 s: single noisy
+# ticks stopped toasts early, and leave-one-run-out error spread 8.5-10.1 s over training
+# seeds (7.9-8.3 s with it). On the toaster 0.2 s, which costs nothing measurable.
+SIM_CONSECUTIVE = 2
+LOGS_CONSECUTIVE = 4
 SIM_RUNS = 400
 TEST_SHARE = 0.2
 
@@ -90,7 +95,7 @@ class Progress:
 
 
 def load(source, progress):
-    """(runs, feature spec, training config) of a source."""
+    """(runs, feature spec, training config, consecutive stops) of a source."""
     if source.kind == "simulated":
         from model_training.sources import simulated
 
@@ -98,7 +103,7 @@ def load(source, progress):
             raise DataError("simulated data needs at least 10 runs")
         with progress.step("simulate %d toasts" % source.runs, source.runs, "toast") as tick:
             runs = simulated.generate(source.runs, source.seed, progress=tick)
-        return runs, SIM_FEATURES, SIM_CONFIG
+        return runs, SIM_FEATURES, SIM_CONFIG, SIM_CONSECUTIVE
     if source.kind == "logs":
         from model_training.sources import logs
 
@@ -109,7 +114,7 @@ def load(source, progress):
             raise DataError("%s holds %d runs: training needs at least 3" % (source.path, len(runs)))
         if "features" not in fmt:
             raise DataError("log format %s proposes no features" % fmt.get("name"))
-        return runs, fmt["features"], LOGS_CONFIG
+        return runs, fmt["features"], LOGS_CONFIG, LOGS_CONSECUTIVE
     if source.kind == "telemetry":
         # Sessions -> runs is model_training/feedback.py's job (feedback.runs(folder,
         # base manifest) -> [Run]); the new model reads what the base model read.
@@ -125,7 +130,7 @@ def load(source, progress):
             raise DataError("%s holds %d usable sessions: training needs at least 3"
                             % (source.path, len(runs)))
         spec = {k: v for k, v in base["features"].items() if k not in ("mean", "std", "quantize")}
-        return runs, spec, SIM_CONFIG
+        return runs, spec, SIM_CONFIG, base["decision"].get("consecutive", SIM_CONSECUTIVE)
     raise DataError("unknown source %r" % source.kind)
 
 
@@ -143,7 +148,7 @@ def train_package(out, source, seed=0, loo=None, firmware_check=True, quiet=Fals
     (default: for logs). Raises DataError when a step or a check fails."""
     progress = Progress(quiet)
     t_start = time.perf_counter()
-    runs, spec, default_config = load(source, progress)
+    runs, spec, default_config, consecutive = load(source, progress)
     if source.kind == "telemetry" and parent is None:
         parent = package.read(source.base)[1]["id"]
     config = config or default_config
@@ -159,6 +164,7 @@ def train_package(out, source, seed=0, loo=None, firmware_check=True, quiet=Fals
     with progress.step("train", config.epochs, "epoch") as tick:
         t0 = time.perf_counter()
         model = train_mod.fit(train_runs, spec, config, seed, progress=tick)
+        model.consecutive = consecutive
         train_s = time.perf_counter() - t0
     held = [r for r in train_runs if r.name in set(model.holdout)]
     check_runs = test_runs or held
@@ -166,7 +172,8 @@ def train_package(out, source, seed=0, loo=None, firmware_check=True, quiet=Fals
     evaluation = {}
     if loo:
         with progress.step("leave-one-run-out", len(runs), "run") as tick:
-            rows, summary = train_mod.leave_one_run_out(runs, spec, config, seed, tick)
+            rows, summary = train_mod.leave_one_run_out(runs, spec, config, seed, tick,
+                                                        consecutive)
         evaluation["leave_one_run_out"] = {"summary": summary, "runs": rows,
                                            "by_group": stop_time.by_group(rows)}
     with progress.step("export int8"):
@@ -178,7 +185,7 @@ def train_package(out, source, seed=0, loo=None, firmware_check=True, quiet=Fals
     baseline = stop_time.timer(train_runs)
     if test_runs:
         # The int8 model's decisions in TFLM from the verification: the package as shipped.
-        rows, summary = stop_time.score(test_runs, keeps, baseline)
+        rows, summary = stop_time.score(test_runs, keeps, baseline, consecutive)
         evaluation["held_out"] = {"summary": summary, "runs": rows,
                                   "by_group": stop_time.by_group(rows)}
 
@@ -229,7 +236,7 @@ def reexport(folder, out=None, firmware_check=True, quiet=False):
     _, meta = package.read(folder)
     model = package.read_float(folder)
     source = source_of(meta)
-    runs, _, _ = load(source, progress)
+    runs = load(source, progress)[0]
     if runs_mod.dataset_hash(runs) != meta["provenance"]["dataset_sha256"]:
         raise DataError("the data at %s is not the data the package was trained on (data "
                         "set hash differs)" % (source.path or "the simulator"))
@@ -286,7 +293,8 @@ def evaluate_logs(folder, logs_dir, log_format=None, quiet=False):
     with progress.step("run the int8 model", len(runs), "run") as tick:
         keeps = stop_time.int8_keep(tflite, meta, runs, tick)
     baseline = meta.get("metrics", {}).get("timer")
-    rows, summary = stop_time.score(runs, keeps, baseline)
+    rows, summary = stop_time.score(runs, keeps, baseline,
+                                    meta["decision"].get("consecutive", 1))
     trained_on = meta.get("provenance", {}).get("dataset_sha256")
     return {"model": meta["id"], "name": meta["name"], "folder": str(Path(logs_dir).resolve()),
             "dataset_sha256": runs_mod.dataset_hash(runs),

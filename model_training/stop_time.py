@@ -1,9 +1,10 @@
 """When does a model stop a toast, and how far is that from the ideal stop? Beside the
 fixed-timer baseline a user would otherwise have.
 
-A model stops a run at the first tick it answers "stop" (as the firmware's loop ends a
-toast on the first False); a run it never stops ends at its last tick (the time limit,
-for a real toast) and is counted as such. The int8 path runs the package as the device
+A model stops a run once it has answered "stop" on `consecutive` ticks in a row (the
+decision rule of firmware/model_policy.py; the loop ends the toast on that tick); a run
+it never stops ends at its last tick (the time limit, for a real toast) and is counted as
+such. The int8 path runs the package as the device
 does: features and their int8 quantization from firmware/features.py, the model in TFLM.
 """
 
@@ -37,6 +38,20 @@ def float_keep(model, runs):
     for run in runs:
         x, _, _ = table_mod.trace(run, model.spec)
         out.append(model.prob(x) >= model.threshold)
+    return out
+
+
+def debounce(keep, consecutive):
+    """Per tick, the answer the policy gives: False only from the tick that completes
+    `consecutive` raw "stop" answers in a row."""
+    keep = np.asarray(keep, bool)
+    if consecutive <= 1:
+        return keep
+    out = np.ones(len(keep), bool)
+    streak = 0
+    for k, v in enumerate(keep):
+        streak = 0 if v else streak + 1
+        out[k] = streak < consecutive
     return out
 
 
@@ -78,11 +93,12 @@ def _de_at(run, stop_ms):
     return float(run.truth["delta_e"][k] + run.meta.get("carry_de", 0.0))
 
 
-def score(runs, keeps, baseline):
-    """Per-run rows and the summary for decisions `keeps` against the timer baseline."""
+def score(runs, keeps, baseline, consecutive=1):
+    """Per-run rows and the summary for raw per-tick decisions `keeps` (the policy stops
+    after `consecutive` stops in a row) against the timer baseline."""
     rows = []
     for run, keep in zip(runs, keeps):
-        stop, stopped = first_stop(run, keep)
+        stop, stopped = first_stop(run, debounce(keep, consecutive))
         timer_s = timer_stop_s(baseline, run) if baseline else None
         row = {"run": run.name, "group": run.group, "level": run.level,
                "ideal_stop_s": None if run.stop_ms is None else run.stop_ms / 1000.0,

@@ -1,8 +1,8 @@
 """Training: a small MLP (scikit-learn) on the feature table, deterministic for a seed.
 
 The model answers, every tick, the probability that toasting should continue; the toast
-stops at the first tick it falls below the threshold (as firmware/model_policy.py
-decides). Features are standardized with the training mean and std (recorded in the
+stops once it has been below the threshold on `consecutive` ticks in a row (as
+firmware/model_policy.py decides: one noisy tick must not end a toast). Features are standardized with the training mean and std (recorded in the
 package, folded into the int8 input quantization at export).
 
 Early stopping holds out whole runs (never ticks of a run seen in training) and keeps the
@@ -46,6 +46,7 @@ class FloatModel:
     weights: list                # per layer (inputs, units), as scikit-learn holds them
     biases: list
     threshold: float = THRESHOLD
+    consecutive: int = 1         # "stop" answers in a row that end a toast
     history: list = field(default_factory=list)   # per epoch: (train loss, held-out loss)
     holdout: list = field(default_factory=list)   # names of the early-stopping runs
 
@@ -121,7 +122,7 @@ def fit(runs, spec, config=None, seed=0, progress=None):
     return best
 
 
-def leave_one_run_out(runs, spec, config=None, seed=0, progress=None):
+def leave_one_run_out(runs, spec, config=None, seed=0, progress=None, consecutive=1):
     """Each run decided by a float model trained on all the others, beside the timer
     baseline trained on the same others: (per-run rows, summary) as stop_time.score."""
     from model_training import stop_time
@@ -132,7 +133,7 @@ def leave_one_run_out(runs, spec, config=None, seed=0, progress=None):
         others = runs[:i] + runs[i + 1:]
         model = fit(others, spec, config, seed)
         keep = stop_time.float_keep(model, [run])
-        rows += stop_time.score([run], keep, stop_time.timer(others))[0]
+        rows += stop_time.score([run], keep, stop_time.timer(others), consecutive)[0]
         if progress:
             progress(1)
     return rows, stop_time.summarize(rows)

@@ -155,10 +155,10 @@ def test_level_targets_are_the_fixed_numbers():
 
 @pytest.mark.slow
 def test_leave_one_run_out_beats_the_fixed_timer_on_the_real_logs(ptm_runs):
-    from model_training.pipeline import LOGS_CONFIG
+    from model_training.pipeline import LOGS_CONFIG, LOGS_CONSECUTIVE
 
     rows, summary = train.leave_one_run_out(ptm_runs, logs.load_format()["features"],
-                                            LOGS_CONFIG, seed=0)
+                                            LOGS_CONFIG, seed=0, consecutive=LOGS_CONSECUTIVE)
     assert len(rows) == 26 and summary["never_stopped"] == 0
     assert 9.5 < summary["timer_stop_time_mae_s"] < 11
     assert summary["stop_time_mae_s"] < summary["timer_stop_time_mae_s"] - 1.0, summary
