@@ -13,6 +13,7 @@ CARD_MD = "card.md"
 
 def build(meta, evaluation, history, times):
     return {"id": meta["id"], "name": meta["name"], "created": meta["created"],
+            "consecutive": meta["decision"].get("consecutive", 1),
             "sha256": meta["sha256"], "features": meta["features"]["inputs"],
             "window": meta["features"].get("window"), "metrics": meta["metrics"],
             "size": meta["size"], "provenance": meta["provenance"], "evaluation": evaluation,
@@ -167,13 +168,16 @@ def markdown(card, plots):
              % (card["created"], prov["data"]["source"], prov["runs"],
                 prov["dataset_sha256"][:16], prov["code_version"], prov["training_seed"]), "",
              "What it does: every control tick it answers whether toasting should continue; "
-             "the toast stops at the first \"no\". Inputs (firmware/features.py, window %s "
-             "ticks): %s." % (card["window"], ", ".join(
+             "the toast stops after %s \"no\" in a row. Inputs (firmware/features.py, window "
+             "%s ticks): %s." % (card.get("consecutive", 1), card["window"], ", ".join(
                  i["kind"] + ("(" + i["channel"] + ")" if "channel" in i else "")
                  for i in card["features"])), ""]
     if ev:
         s = ev["summary"]
         lines += ["## Stop time on %s" % title, "",
+                  "Each run decided by a float model trained on all the other runs (the "
+                  "shipped int8 model learned from all of them)." if key == "leave_one_run_out"
+                  else "The int8 model as shipped, in TFLM, on runs it never saw.", "",
                   "Ideal stop: %s. Fixed timer: %s, trained on the same runs." % (
                       "the burnt onset labelled in the log" if prov["data"]["source"] == "logs"
                       else "the simulated DE (plus carry-over after pop-up) reaches the "
@@ -192,13 +196,17 @@ def markdown(card, plots):
             lines += ["![browning](%s)" % plots["browning"], ""]
         groups = ev.get("by_group", {})
         if groups:
-            lines += ["### By group", "", "| group | runs | stop MAE (s) | timer MAE (s) | "
-                      "DE MAE | in band |", "|---|---|---|---|---|---|"]
+            de = "de_mae" in s
+            lines += ["### By group", "", "| group | runs | stop MAE (s) | timer MAE (s) |"
+                      + (" DE MAE | in band |" if de else ""),
+                      "|---|---|---|---|" + ("---|---|" if de else "")]
             for g, gs in groups.items():
-                lines.append("| %s | %d | %s | %s | %s | %s |" % (
-                    g or "-", gs["runs"], _fmt(gs.get("stop_time_mae_s")),
-                    _fmt(gs.get("timer_stop_time_mae_s")), _fmt(gs.get("de_mae")),
-                    _fmt(gs.get("in_band"))))
+                row = "| %s | %d | %s | %s |" % (g or "-", gs["runs"],
+                                                 _fmt(gs.get("stop_time_mae_s")),
+                                                 _fmt(gs.get("timer_stop_time_mae_s")))
+                if de:
+                    row += " %s | %s |" % (_fmt(gs.get("de_mae")), _fmt(gs.get("in_band")))
+                lines.append(row)
             lines.append("")
         if len(ev["runs"]) <= 60:
             lines += ["### Per run", "", "| run | ideal (s) | model (s) | timer (s) |",
