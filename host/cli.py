@@ -27,7 +27,7 @@ COMMANDS = {
 GROUPS = {
     "sim": "the simulated toaster on its own (no firmware)",
     "telemetry": "record, summarise and export the toaster's serial telemetry",
-    "model": "check .tflite models against the firmware's interpreter",
+    "model": "model files and packages: check a .tflite against the firmware's interpreter, show a model card",
 }
 
 
