@@ -15,6 +15,7 @@ from pathlib import Path
 
 from model_training import (card as card_mod, export as export_mod, package, runs as runs_mod,
                             stop_time, table as table_mod, train as train_mod)
+from firmware.features import Features
 from model_training.errors import DataError
 
 SIM_FEATURES = {
@@ -149,6 +150,10 @@ def train_package(out, source, seed=0, loo=None, firmware_check=True, quiet=Fals
     progress = Progress(quiet)
     t_start = time.perf_counter()
     runs, spec, default_config, consecutive = load(source, progress)
+    try:
+        Features(spec)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DataError("bad feature spec for %s data: %s" % (source.kind, exc)) from None
     if source.kind == "telemetry" and parent is None:
         parent = package.read(source.base)[1]["id"]
     config = config or default_config

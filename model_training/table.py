@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from firmware.features import Features
+from model_training.errors import DataError
 
 
 PARALLEL_RUNS = 40
@@ -47,7 +48,7 @@ def trace(run, spec, quantized=False):
     names = f.channels
     missing = [c for c in names if c not in run.channels]
     if missing:
-        raise ValueError("run %s has no channel %s (it has: %s)"
+        raise DataError("run %s has no channel %s (it has: %s)"
                          % (run.name, ", ".join(missing), ", ".join(sorted(run.channels))))
     columns = [run.channels[c].tolist() for c in names]
     times = run.toast_ms.tolist()

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from model_training import runs as runs_mod, table as table_mod
+from model_training.errors import DataError
 
 THRESHOLD = 0.5
 
@@ -89,8 +90,8 @@ def fit(runs, spec, config=None, seed=0, progress=None):
     if config.row_every > 1:
         train = train.select(np.arange(len(train)) % config.row_every == 0)
     if len(np.unique(train.y)) < 2:
-        raise ValueError("the training runs hold only one label: no stop (or no continue) "
-                         "ticks to learn from")
+        raise DataError("the training runs hold only one label: no stop (or no continue) "
+                        "ticks to learn from")
     mean = train.x.mean(axis=0)
     std = train.x.std(axis=0)
     std[std == 0] = 1.0

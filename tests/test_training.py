@@ -162,3 +162,11 @@ def test_leave_one_run_out_beats_the_fixed_timer_on_the_real_logs(ptm_runs):
     assert len(rows) == 26 and summary["never_stopped"] == 0
     assert 9.5 < summary["timer_stop_time_mae_s"] < 11
     assert summary["stop_time_mae_s"] < summary["timer_stop_time_mae_s"] - 1.0, summary
+
+
+def test_runs_without_a_stop_label_cannot_train(ptm_runs):
+    import dataclasses
+
+    unlabelled = [dataclasses.replace(r, stop_ms=None) for r in ptm_runs[:6]]
+    with pytest.raises(DataError, match="only one label"):
+        train.fit(unlabelled, logs.load_format()["features"], train.Config(epochs=1))
