@@ -26,7 +26,7 @@ from model_training.errors import DataError
 
 MIN_AGREEMENT = 0.97       # share of held-out ticks whose decision int8 == float
 MIN_LITERT_AGREEMENT = 0.99  # ... whose decision LiteRT == TFLM
-MAX_LITERT_STEPS = 16        # a sanity bound: a broken export differs by far more
+MAX_LITERT_STEPS = 32        # a sanity bound: a broken export differs by far more
 CALIBRATION_RUNS = 40      # calibration rows come from this many training runs ...
 CALIBRATION_ROWS = 400     # ... drawn at random
 FIRMWARE_ROWS = 300        # rows run through the firmware interpreter for bit-exactness

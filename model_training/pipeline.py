@@ -2,7 +2,8 @@
 
     data (a source) -> split by run -> train (float MLP) -> [leave-one-run-out]
       -> export (int8) -> verify (TFLM, LiteRT, float agreement, firmware bit-exact)
-      -> package (model.tflite, model.json, float_model.json) -> card (card.md, card.json)
+      -> package (model.tflite, model.json, float_model.json)
+      -> replay through the firmware's model policy (toaster packages) -> card
 
 Each step is its own module; this one only wires them and shows progress.
 """
@@ -13,9 +14,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from firmware.features import Features
 from model_training import (card as card_mod, export as export_mod, package, runs as runs_mod,
                             stop_time, table as table_mod, train as train_mod)
-from firmware.features import Features
 from model_training.errors import DataError
 
 SIM_FEATURES = {
@@ -42,6 +45,8 @@ LOGS_CONFIG = train_mod.Config(hidden=(8,), alpha=1e-2, epochs=40, patience=5)
 SIM_CONSECUTIVE = 2
 LOGS_CONSECUTIVE = 4
 SIM_RUNS = 400
+POLICY_PERIOD_MS = 100     # the firmware's control period: packages the toaster can run
+REPLAY_RUNS = 2            # held-out runs replayed through the firmware's model policy
 TEST_SHARE = 0.2
 
 
@@ -217,10 +222,33 @@ def train_package(out, source, seed=0, loo=None, firmware_check=True, quiet=Fals
     folder = Path(out)
     package.write(folder, tflite, meta)
     package.write_float(folder, model, config)
+    if firmware_check and qspec.get("period_ms") == POLICY_PERIOD_MS:
+        with progress.step("firmware policy replay"):
+            checks.update(policy_replay(folder, check_runs[:REPLAY_RUNS],
+                                        keeps[:REPLAY_RUNS], consecutive))
+        size["decide_us"] = checks.pop("decide_us")
+        package.write(folder, tflite, meta)
     progress.times["total"] = round(time.perf_counter() - t_start, 2)
     card = card_mod.build(meta, evaluation, model.history, progress.times)
     card_mod.write(folder, card)
     return Result(folder, meta, card, progress.times)
+
+
+def policy_replay(folder, runs, keeps, consecutive):
+    """The package through firmware/model_policy.py on MicroPython over runs: its answers
+    must be the host's (TFLM decisions, debounced), every tick. Returns the figures."""
+    from model_training import replay
+
+    results = replay.on_firmware(folder, runs)
+    for run, keep, got in zip(runs, keeps, results):
+        expected = stop_time.debounce(keep, consecutive)
+        if not np.array_equal(got["keep"], expected):
+            tick = int(np.flatnonzero(got["keep"] != expected)[0]) + 1
+            raise DataError("the firmware's model policy decides differently from TFLM on "
+                            "run %s, tick %d" % (run.name, tick))
+    return {"policy_replay_ticks": int(sum(len(k) for k in keeps)),
+            "policy_replay_alloc_bytes": max(r["grown"] for r in results),
+            "decide_us": float(np.median([r["decide_us"] for r in results]))}
 
 
 def source_of(meta):

@@ -69,60 +69,20 @@ def test_a_simulated_package_is_verified_and_documented(sim_pkg):
     assert meta["id"] in card and "fixed timer" in card and "bit-exact" in card
 
 
-# Replays runs through firmware/model_policy.py on MicroPython: JSON {"package", "runs":
-# [{"level", "toast_ms", "channels": {name: [...]}}]} on stdin; prints per run the
-# decisions as a string of 0/1, then the heap growth over the decide() calls.
-POLICY_RUNNER = """
-import gc, json, sys
-from firmware import model_policy
-from firmware.sample import Sample
-job = json.loads(sys.stdin.read())
-policy = model_policy.load(job["package"])
-s = Sample()
-for run in job["runs"]:
-    names = list(run["channels"])
-    cols = [run["channels"][n] for n in names]
-    s.level = run["level"]
-    for i in range(len(names)):
-        setattr(s, names[i], cols[i][0])
-    s.toast_ms = 0
-    policy.start(run["level"], s)
-    out = bytearray(len(run["toast_ms"]) - 1)
-    gc.collect()
-    before = gc.mem_alloc()
-    for k in range(1, len(run["toast_ms"])):
-        s.toast_ms = run["toast_ms"][k]
-        for i in range(len(names)):
-            setattr(s, names[i], cols[i][k])
-        out[k - 1] = 48 + (policy.decide(s) is True)
-    grown = gc.mem_alloc() - before
-    print(bytes(out).decode(), grown)
-"""
-
-
-def replay_on_micropython(folder, runs, heapsize=mp.DEVICE_HEAP):
-    job = {"package": str(folder), "runs": [
-        {"level": r.level, "toast_ms": r.toast_ms.tolist(),
-         "channels": {n: r.channels[n].tolist() for n in ("temp_dc", "c", "r", "g", "b")}}
-        for r in runs]}
-    proc = subprocess.run(mp.command(["-c", POLICY_RUNNER], heapsize), env=mp.environment(),
-                          input=json.dumps(job), capture_output=True, text=True, timeout=120)
-    return proc
-
-
 def test_the_firmware_policy_decides_as_the_host_int8_model(micropython, sim_pkg):
+    from model_training import replay
+
     tflite, meta = package.read(sim_pkg)
     runs = simulated.generate(2, seed=99, workers=1)   # runs the model never saw
-    proc = replay_on_micropython(sim_pkg, runs, heapsize="2M")  # room for the JSON job
-    assert proc.returncode == 0, proc.stderr
     assert meta["decision"]["consecutive"] == 2
     expected = [stop_time.debounce(keep, 2) for keep in stop_time.int8_keep(tflite, meta, runs)]
-    lines = proc.stdout.split("\n")
-    for run, keep, line in zip(runs, expected, lines):
-        decisions, grown = line.split()
+    for run, keep, got in zip(runs, expected, replay.on_firmware(sim_pkg, runs)):
         # every tick, also past the stop: the policy's answers and the host's agree
-        assert decisions == "".join("1" if k else "0" for k in keep), run.name
-        assert int(grown) <= 64   # the gc.mem_alloc() call itself; nothing per tick
+        assert np.array_equal(got["keep"], keep), run.name
+        assert got["grown"] == 0      # nothing allocated over a whole toast
+    v = meta["metrics"]["verification"]
+    assert v["policy_replay_ticks"] > 0 and v["policy_replay_alloc_bytes"] == 0
+    assert meta["size"]["decide_us"] > 0
 
 
 # The image as flashed (compiled .mpy, model in the slot), the firmware's modules imported
