@@ -240,6 +240,8 @@ def markdown(card, plots):
               "| arena (TFLM) | %s bytes |" % _fmt(size["tflm_arena_bytes"]),
               "| inference (%s) | %s us |" % (size["inference_measured_on"],
                                               _fmt(size["inference_us"])),
+              "| decide() in the firmware's model policy (features, int8 input, invoke, "
+              "decision) | %s us |" % _fmt(size.get("decide_us")),
               "| training | %s s, %s epochs |" % (m.get("training_seconds"), m.get("epochs")),
               ""]
     if "training" in plots:
