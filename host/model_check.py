@@ -21,12 +21,13 @@ from host.errors import ToasterError
 TFLM_ARENA = 4 << 20
 FIRMWARE_HEAP = "2M"
 
-_TYPES = {0: np.float32, 2: np.int32, 9: np.int8, 3: np.uint8, 7: np.int16, 4: np.int64}
+_DTYPES = {"float32": np.float32, "int32": np.int32, "int8": np.int8, "uint8": np.uint8,
+           "int16": np.int16, "int64": np.int64}
 
 # Runs on MicroPython: jobs.json lists models with their input and output files; each
 # model is loaded once, fed every sample, and reported as one JSON line.
 _RUNNER = """
-import json, sys, time, micropython
+import json, sys, time
 from array import array
 from firmware.tflite import Interpreter, ModelError
 
@@ -183,7 +184,7 @@ def run_firmware(jobs, heapsize=FIRMWARE_HEAP, repeat=1, timeout=600, compiled=F
             with open(tmp / ("i%d.bin" % k), "wb") as f:
                 for sample in samples:
                     for x, i in zip(sample, info["inputs"]):
-                        dtype = _TYPES[_type_code(info["tensors"][i]["type"])]
+                        dtype = _DTYPES[info["tensors"][i]["type"]]
                         f.write(np.ascontiguousarray(x, dtype).tobytes())
             manifest.append({"model": str(tmp / ("m%d.tflite" % k)),
                              "inputs": str(tmp / ("i%d.bin" % k)),
@@ -208,7 +209,7 @@ def run_firmware(jobs, heapsize=FIRMWARE_HEAP, repeat=1, timeout=600, compiled=F
             for _ in range(len(jobs[k][1])):
                 sample = []
                 for t in shapes[k]:
-                    dtype = _TYPES[_type_code(t["type"])]
+                    dtype = _DTYPES[t["type"]]
                     n = int(np.prod(t["shape"])) * np.dtype(dtype).itemsize
                     sample.append(np.frombuffer(raw[at:at + n], dtype).reshape(t["shape"]))
                     at += n
@@ -229,11 +230,6 @@ def compile_interpreter(folder, arch="x64"):
         (Path(folder) / rel).parent.mkdir(parents=True, exist_ok=True)
         (Path(folder) / rel).write_bytes(data)
     return Path(folder)
-
-
-def _type_code(name):
-    return {v: k for k, v in {0: "float32", 2: "int32", 9: "int8", 3: "uint8", 7: "int16",
-                              4: "int64"}.items()}[name]
 
 
 def random_inputs(model, count, seed=0):

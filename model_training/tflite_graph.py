@@ -18,8 +18,10 @@ recipe (int8 weights and activations, int32 bias) calibrated on a set of samples
 `quantize(..., int8_io=True)` gives int8 input and output tensors; the default keeps them
 float32, with QUANTIZE after the input and DEQUANTIZE before the output.
 `quantize(..., per_channel=False)` quantizes weights per tensor instead of per channel.
-Check the result with `toaster model check model.tflite` (TFLM, LiteRT and the firmware
-interpreter side by side).
+Calibration takes each tensor's range over the whole calibration set, as the TFLite
+converter does. Check the result with `toaster model check model.tflite` (TFLM, LiteRT
+and the firmware interpreter side by side), or in code with host.model_check (`check`,
+`run_tflm`, `run_litert`, `run_firmware`).
 
 Every op takes its weights as float arrays. To write an int8 graph directly (tests use this
 for quantization parameters no calibration produces, and for ops the quantizer does not
