@@ -94,6 +94,43 @@ def firmware(model):
         return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+# Runs on MicroPython from .mpy files, as on a board: heap used after loading (model bytes
+# excluded), then one invoke.
+MEMORY = """
+import gc, sys
+gc.collect()
+before = gc.mem_alloc()
+from firmware.tflite import Interpreter
+model = open(sys.argv[1], "rb").read()
+it = Interpreter(model)
+it.invoke()
+gc.collect()
+print(gc.mem_alloc() - before - len(model))
+"""
+
+
+HEAPS_KB = (64, 96, 1024)   # the firmware's goal and limit, the person_detect requirement
+
+
+def memory(model):
+    """(heap used after loading in bytes, {heap KB: loads and runs}), with the interpreter as
+    x64 .mpy files. Fragmentation makes the smallest workable heap jumpy, so fixed sizes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.tflite"
+        path.write_bytes(model)
+        runner = Path(tmp) / "memory.py"
+        runner.write_text(MEMORY)
+        folder = model_check.compile_interpreter(Path(tmp) / "mpy")
+
+        def run(kb):
+            proc = subprocess.run(mp.command([str(runner), str(path)], "%dK" % kb),
+                                  env=mp.environment(folder), capture_output=True, text=True,
+                                  timeout=120)
+            return int(proc.stdout) if proc.returncode == 0 else None
+
+        return run(4096), {kb: run(kb) is not None for kb in HEAPS_KB}
+
+
 def tflm(model):
     it = model_check.tflm(model)
     info = model_check.describe(model)
@@ -146,19 +183,25 @@ def main():
     rows = []
     for name, model in models:
         print("measuring %s ..." % name, file=sys.stderr)
-        rows.append((name, macs(model), firmware(model), tflm(model)))
+        rows.append((name, macs(model), firmware(model), tflm(model), memory(model)))
     print("firmware/tflite on MicroPython %s (unix, x64 viper) vs TFLM reference kernels "
           "(tflite-micro wheel), same machine, same run" % ".".join(
               map(str, mp_version())))
     print("per invoke, CPU time (wall-clock median in brackets)\n")
     print("%-22s %10s  %21s  %21s  %6s  %10s  %18s" % (
         "model", "MACs", "firmware us", "TFLM us", "ratio", "arena fw B", "arena TFLM B (act)"))
-    for name, n, fw, tf in rows:
+    for name, n, fw, tf, _ in rows:
         print("%-22s %10s  %10.1f (%8.1f)  %10.1f (%8.1f)  %5.1fx  %10s  %9s (%6s)" % (
             name, format(n, ","), fw["cpu_us"], fw["wall_us"], tf["cpu_us"], tf["wall_us"],
             fw["cpu_us"] / tf["cpu_us"], format(fw["arena"], ","), format(tf["arena"], ","),
             format(tf["activations"], ",")))
-    name, n, fw, tf = rows[-1]
+    print("\nfirmware interpreter as x64 .mpy: heap used after loading (model bytes excluded); "
+          "loads and runs in a heap of")
+    print("%-22s %12s  %s" % ("model", "used", "  ".join("%5dK" % kb for kb in HEAPS_KB)))
+    for name, n, fw, tf, (used, fits) in rows:
+        print("%-22s %10s B  %s" % (name, format(used, ","), "  ".join(
+            "%6s" % ("yes" if fits[kb] else "no") for kb in HEAPS_KB)))
+    name, n, fw, tf, _ = rows[-1]
     ratio = fw["cpu_us"] / tf["cpu_us"]
     verdict = "meets the goal" if ratio <= GOAL else "within the limit" if ratio <= LIMIT \
         else "OVER THE LIMIT"
