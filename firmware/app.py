@@ -14,6 +14,7 @@ _FATAL = ("manifest", "firmware", "outputs")
 # Colour sensor: 24 x 2.4 ms = 57.6 ms of integration, a fresh reading every 100 ms tick.
 _COLOUR_CYCLES = const(24)
 _COLOUR_GAIN = const(16)
+_FLAG_TOASTING = const(1)  # loop.FLAG_TOASTING, without importing the loop this early
 
 
 def slot_dir():
@@ -34,6 +35,7 @@ def main():
     board = boards.load(config)  # drives the heater enable low first
     try:
         loop = boot(slot, config, board)
+        config = None  # boot has taken what it needs: the heap is the loop's now
         gc.collect()
         loop.run()
     finally:
@@ -46,40 +48,60 @@ def main():
 def boot(slot, config, board):
     cause = board.reset_cause()
     flag = board.flag()
-    # The file check first, while little else is in memory: it reads the whole manifest.
-    version, failures = selftest.files(slot)
-    failures += selftest.outputs(board)
-    gc.collect()
-    from firmware import protocol
-    from firmware.commands import Commands
-    from firmware.console import Console
-    from firmware.guard import Guard
-    from firmware.loop import Loop
-    from firmware.policy import Fallback
+    failures = []
     from firmware.tcs34725 import TCS34725
-    from firmware.telemetry import Telemetry
-    from firmware.thermistor import Thermistor
-
-    telemetry = Telemetry(Console())
-    ntc = Thermistor.from_config(config["ntc"])
-    guard = Guard(ntc, config["ref"]["counts"], config["ref"]["tolerance"])
     colour = TCS34725(board.i2c)
     try:
         colour.setup(_COLOUR_CYCLES, _COLOUR_GAIN)
     except (OSError, ValueError):
         failures.append("colour")
         colour = None
-    model, model_problem = _model(slot, failures, cause, flag)
+    # The model first, into a heap that holds next to nothing yet: loading it takes the
+    # largest blocks the firmware ever needs. Loading is not using: model_policy checks
+    # model.tflite against model.json, the file check below both against the manifest,
+    # and a model that fails it is dropped before the first toast.
+    gc.collect()
+    model, problem = _model(slot, failures, cause, flag)
+    gc.collect()
+    version, found = selftest.files(slot)
+    failures += [f for f in found + selftest.outputs(board) if f not in failures]
+    if model is not None and "model" in found:
+        model, problem = None, "selftest"
+    start = (slot, config, board, cause, flag, version, failures, colour)
+    try:
+        return _loop(*start, model, problem)
+    except MemoryError:
+        # The toaster comes first: without the model the firmware fits.
+        model = None
+        gc.collect()
+        failures.append("model")
+        return _loop(*start, None, "memory")
+
+
+def _loop(slot, config, board, cause, flag, version, failures, colour, model, problem):
+    """The loop, built; the boot frame and the boot faults sent."""
+    from firmware import protocol
+    from firmware.commands import Commands
+    from firmware.console import Console
+    from firmware.guard import Guard
+    from firmware.loop import Loop
+    from firmware.policy import Fallback
+    from firmware.telemetry import Telemetry
+    from firmware.thermistor import Thermistor
+    gc.collect()
+
+    telemetry = Telemetry(Console(), getattr(model, "id", "-") if model is not None else "-")
+    ntc = Thermistor.from_config(config["ntc"])
+    guard = Guard(ntc, config["ref"]["counts"], config["ref"]["tolerance"])
     boot_id = binascii.hexlify(os.urandom(4)).decode()
-    telemetry.model = getattr(model, "id", "-") if model is not None else "-"
     loop = Loop(board, ntc, guard, Fallback(), model, colour, telemetry, Commands(boot_id),
                 (config["dial"]["counts"], config["dial"]["tolerance"]), version)
     loop.sense()
     telemetry.send("B", board.ticks_ms(), (
         protocol.VERSION, version, slot.rsplit("/", 1)[-1], board.name, cause, boot_id,
         model.name if model is not None else "fallback", "+".join(failures) or "ok"))
-    if model_problem is not None:
-        telemetry.send("F", board.ticks_ms(), (0, "model", model_problem))
+    if problem is not None:
+        telemetry.send("F", board.ticks_ms(), (0, "model", problem))
     fatal = [f for f in failures if f in _FATAL]
     loop.boot(flag, cause, "selftest" if fatal else None)
     return loop
@@ -93,16 +115,16 @@ def _model(slot, failures, cause, flag):
         os.stat(folder + "/model.json")
     except OSError:
         return None, None
-    if "model" in failures or "colour" in failures:
+    if "colour" in failures:
         return None, "selftest"
-    from firmware.loop import FLAG_TOASTING
-    if flag & FLAG_TOASTING or cause == "WDT":
+    if flag & _FLAG_TOASTING or cause == "WDT":
         # The last toast ended in a reset: the model may be what hung. Fallback until
         # the next clean boot.
         failures.append("model_off")
         return None, "after_reset"
     try:
         from firmware import model_policy
+        gc.collect()  # the import's garbage out of the way of the loader's big blocks
         return model_policy.load(folder), None
     except Exception as exc:
         failures.append("model")

@@ -60,7 +60,7 @@ class Loop:
         self.fault = None
         self.session = 0
         self.level = 0
-        self.policy = fallback      # deciding the current toast
+        self.policy = model or fallback  # deciding the current (or next) toast
         self.model_faults = 0
         self.overruns = 0
         self._heat = 0              # heater command for the period under way

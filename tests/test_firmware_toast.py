@@ -153,8 +153,11 @@ def _garbage(rng, boot_id):
         return bytes(rng.choice([b for b in range(256) if b != 3]) for _ in range(40)) + b"\n"
     frame = bytearray(protocol.encode("C", 1, 0, "-", (boot_id, "cancel", "-")))
     if pick < 0.8:
-        frame[rng.randrange(len(frame) - 1)] ^= 1 << rng.randrange(8)
-        return bytes(frame)
+        while True:
+            damaged = bytearray(frame)
+            damaged[rng.randrange(len(frame) - 1)] ^= 1 << rng.randrange(8)
+            if 3 not in damaged:
+                return bytes(damaged)
     return protocol.encode("C", rng.randrange(1, 100), 0, "-", ("%08x" % rng.getrandbits(32),
                                                                "cancel", "-"))
 

@@ -1,16 +1,18 @@
 """Benchmark: the firmware's control tick and heap on MicroPython, a whole toast long.
 
-The real firmware (the app image for the sim board, as the virtual device installs it)
-toasts the reference slice at level 4 against the simulator in lockstep, under
-`micropython -X heapsize=96K` (and 64K, the goal). A wrapper times every tick()
+The real firmware (the app image for the sim board, as the virtual device installs it;
+with the fallback, and with a model package trained here) toasts the reference slice at
+level 4 against the simulator in lockstep, in the smallest heap it fits (found in 4 KB
+steps) and under `micropython -X heapsize=96K`. A wrapper times every tick()
 (sensors, guard, policy, outputs, telemetry; the wait and its simulator round trip are
 not the firmware's work) and reads the heap. References, as ratios: the 100 ms control
 period for the tick, the 64 KB goal and the 96 KB limit for the heap.
 
-    python tests/bench/bench_firmware.py
+    python tests/bench/bench_firmware.py     # BENCH_VERBOSE=1: show each MemoryError
 """
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -58,6 +60,7 @@ def timed(self):
         stats["max_us"] = max(stats["max_us"], dt)
     elif self.session:
         stats["heap"] = gc.mem_free() + gc.mem_alloc()
+        stats["policy"] = self.model.name if self.model is not None else "fallback"
         sys.stderr.write("BENCH " + json.dumps(stats) + "\\n")
         raise SystemExit
 
@@ -74,11 +77,11 @@ def _read(stdout, booted, tail):
             tail.append(line.decode(errors="replace"))  # an uncaught exception
 
 
-def run(compiled, heapsize, mode="time"):
+def run(compiled, heapsize, mode="time", model=None):
     """Stats of one toast, or None when the firmware could not finish it in this heap."""
     with tempfile.TemporaryDirectory(prefix="bench-fw-") as tmp:
         fs = Path(tmp) / "fs"
-        image.install(image.build("sim", compile=compiled), fs)
+        image.install(image.build("sim", compile=compiled, model=model), fs)
         (fs / "bench.py").write_text(WRAPPER % mode)
         sock = str(Path(tmp) / "sim.sock")
         with Server(sock, Scenario(level=4)) as server:
@@ -103,37 +106,60 @@ def run(compiled, heapsize, mode="time"):
         if line.startswith("BENCH "):
             return json.loads(line[6:])
     if "MemoryError" in err:
+        if os.environ.get("BENCH_VERBOSE"):
+            print(err[-1500:], file=sys.stderr)
         return None
     raise RuntimeError("the firmware did not finish the toast:\n" + err[-2000:])
 
 
-def smallest_heap(compiled):
-    """The smallest heap (KB, in 4 KB steps) in which the firmware boots and toasts."""
-    kb = LIMIT_KB
-    while kb > 16 and run(compiled, "%dK" % (kb - 4)) is not None:
+def smallest_heap(compiled, model=None, start_kb=LIMIT_KB):
+    """The smallest heap (KB, in 4 KB steps down from start_kb) in which the firmware
+    boots and toasts (with the model, when there is one)."""
+    def fits(kb):
+        stats = run(compiled, "%dK" % kb, model=model)
+        return stats is not None and (model is None or stats["policy"] != "fallback")
+
+    kb = start_kb
+    while kb > 16 and fits(kb - 4):
         kb -= 4
     return kb
 
 
+def train(folder):
+    """A small model package from simulated toasts (as `make demo` trains one)."""
+    subprocess.run([sys.executable, "-m", "host.cli", "train", "--source", "sim", "--runs",
+                    "100", "--out", str(folder), "--quiet", "--force", "--no-firmware-check"],
+                   check=True,
+                   cwd=Path(__file__).resolve().parents[2])
+    return folder
+
+
 def main():
-    rows = []
-    for compiled, label in ((True, ".mpy (as installed)"), (False, ".py sources")):
-        timed = run(compiled, "%dK" % LIMIT_KB)
-        alloc = run(compiled, "%dK" % LIMIT_KB, mode="alloc")
-        rows.append((label, timed, alloc, smallest_heap(compiled)))
+    with tempfile.TemporaryDirectory(prefix="bench-fw-model-") as tmp:
+        model = train(Path(tmp) / "pkg")
+        variants = [(".mpy (as installed), fallback", True, None, LIMIT_KB),
+                    (".py sources, fallback", False, None, LIMIT_KB),
+                    (".mpy, with a model (%s)" % json.loads(
+                        (model / "model.json").read_text())["name"], True, model, 192)]
+        rows = []
+        for label, compiled, pkg, heap_kb in variants:
+            smallest = smallest_heap(compiled, pkg, heap_kb)
+            heap = "%dK" % max(smallest, LIMIT_KB)
+            rows.append((label, heap, run(compiled, heap, model=pkg),
+                         run(compiled, heap, "alloc", model=pkg), smallest))
     print("Firmware on MicroPython (unix port, x64: 8-byte objects, about twice a 32-bit "
-          "board's), one level-4 toast of the reference slice, -X heapsize=%dK" % LIMIT_KB)
+          "board's), one level-4 toast of the reference slice")
     print()
-    print("| image | ticks | tick mean | tick max | max / 100 ms period | resident after boot "
-          "| a tick allocates (mean, max) | smallest heap that toasts | / 64 KB goal "
-          "| / 96 KB limit |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for label, t, a, kb in rows:
-        print("| %s | %d | %.2f ms | %.2f ms | %.3f | %.1f KB | %.1f KB, %.1f KB | %d KB | %.2f "
-              "| %.2f |" % (label, t["ticks"], t["sum_us"] / t["ticks"] / 1000,
-                            t["max_us"] / 1000, t["max_us"] / PERIOD_US, a["resident"] / 1024,
-                            a["alloc_sum"] / a["alloc_n"] / 1024, a["tick_alloc"] / 1024, kb,
-                            kb / GOAL_KB, kb / LIMIT_KB))
+    print("| image | heap | ticks | tick mean | tick max | max / 100 ms period "
+          "| resident after boot | a tick allocates (mean, max) | smallest heap that toasts "
+          "| / 64 KB goal | / 96 KB limit |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for label, heap, t, a, kb in rows:
+        print("| %s | %s | %d | %.2f ms | %.2f ms | %.3f | %.1f KB | %.1f KB, %.1f KB | %d KB "
+              "| %.2f | %.2f |" % (label, heap, t["ticks"], t["sum_us"] / t["ticks"] / 1000,
+                                   t["max_us"] / 1000, t["max_us"] / PERIOD_US,
+                                   a["resident"] / 1024, a["alloc_sum"] / a["alloc_n"] / 1024,
+                                   a["tick_alloc"] / 1024, kb, kb / GOAL_KB, kb / LIMIT_KB))
 
 
 if __name__ == "__main__":
