@@ -1,13 +1,15 @@
 """The firmware toasting on the real simulator: MicroPython (96 KB heap) running the app
 image, console on pipes, the simulator in lockstep (tests/firmware_sim.py)."""
 
+import json
 import random
 
 import pytest
 
 import firmware_sim as fs
 from firmware import protocol
-from host.virtual_device import DeviceTimeout
+from host import image
+from host.virtual_device import DeviceTimeout, VirtualDevice
 from model_training import targets
 
 CUTOFF_C = 250.0
@@ -212,3 +214,38 @@ def test_a_hung_loop_drops_the_heater_and_resets_and_stays_off(micropython):
         assert all(f["heat"] == "0" for f in fs.ticks(later))
         assert not any(e["kind"] == "relay_close" for e in dev.events())
         assert not dev.truth()["heater_on"]
+
+
+@pytest.fixture(scope="module")
+def model_package(tmp_path_factory):
+    """A real model package: `toaster train` on 30 simulated toasts."""
+    from host import cli
+    out = tmp_path_factory.mktemp("pkg") / "sim30"
+    assert cli.main(["train", "--source", "sim", "--runs", "30", "--out", str(out), "--quiet",
+                     "--no-firmware-check"]) == 0
+    return out
+
+
+def test_a_real_model_decides_when_it_fits_and_the_fallback_when_not(micropython,
+                                                                      model_package):
+    name = json.loads((model_package / "model.json").read_text())["name"]
+    img = image.build("sim", model=model_package)
+    # Room for the firmware and the interpreter (x64: tests/bench/bench_firmware.py).
+    with VirtualDevice(image=img, heapsize="192K") as dev:
+        boot = dev.expect("B")
+        assert (boot["policy"], boot["selftest"]) == (name, "ok")
+        frames = fs.toast(dev, level=4)
+        assert frames[-1]["reason"] == "policy"
+        assert {f["policy"] for f in fs.ticks(frames) if f["state"] == "toasting"} == {name}
+        assert targets.in_band(4, dev.truth()["delta_e"])
+    # Room for the firmware only: the toaster says so and toasts with the fallback.
+    with VirtualDevice(image=img, heapsize="72K") as dev:
+        boot = dev.expect("B")
+        assert boot["policy"] == "fallback" and "model" in boot["selftest"].split("+")
+        fault = dev.expect("F")
+        assert fault["code"] == "model"
+        assert fault["detail"] in ("load_ModelError", "load_MemoryError", "memory"), fault
+        frames = fs.toast(dev, level=4)
+        assert frames[-1]["reason"] == "policy"
+        assert {f["policy"] for f in fs.ticks(frames) if f["state"] == "toasting"} == {
+            "fallback"}
