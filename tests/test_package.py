@@ -74,8 +74,8 @@ def test_the_firmware_policy_decides_as_the_host_int8_model(micropython, sim_pkg
 
     tflite, meta = package.read(sim_pkg)
     runs = simulated.generate(2, seed=99, workers=1)   # runs the model never saw
-    assert meta["decision"]["consecutive"] == 2
-    expected = [stop_time.debounce(keep, 2) for keep in stop_time.int8_keep(tflite, meta, runs)]
+    n = meta["decision"]["consecutive"]
+    expected = [stop_time.debounce(keep, n) for keep in stop_time.int8_keep(tflite, meta, runs)]
     for run, keep, got in zip(runs, expected, replay.on_firmware(sim_pkg, runs)):
         # every tick, also past the stop: the policy's answers and the host's agree
         assert np.array_equal(got["keep"], keep), run.name
@@ -220,3 +220,20 @@ def test_the_package_toasts_in_the_real_firmware(micropython, sim_pkg):
         assert {f["policy"] for f in fs.ticks(frames) if f["state"] == "toasting"} == {meta["name"]}
         assert not [f for f in frames if f["kind"] == "F"]
         assert abs(dev.truth()["delta_e"] - targets.target(4)) < 8, dev.truth()["delta_e"]
+
+
+def test_the_firmware_policy_waits_for_consecutive_stops(micropython, sim_pkg, tmp_path):
+    """decision.consecutive = 3: the policy's answers are the host's debounced ones."""
+    from model_training import replay
+
+    pkg = tmp_path / "debounced"
+    shutil.copytree(sim_pkg, pkg)
+    meta = json.loads((pkg / "model.json").read_text())
+    meta["decision"]["consecutive"] = 3
+    (pkg / "model.json").write_text(json.dumps(meta))
+    tflite, meta = package.read(pkg)
+    runs = simulated.generate(3, seed=98, workers=1)
+    raws = stop_time.int8_keep(tflite, meta, runs)
+    for got, raw in zip(replay.on_firmware(pkg, runs), raws):
+        assert np.array_equal(got["keep"], stop_time.debounce(raw, 3))
+    assert any(not np.array_equal(stop_time.debounce(raw, 3), raw) for raw in raws)
