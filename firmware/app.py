@@ -8,13 +8,13 @@ import os
 from micropython import const
 
 from firmware import boards, selftest
+from firmware.flag import TOASTING
 
 # Self-test failures that leave the toaster in the safe state for good.
 _FATAL = ("manifest", "firmware", "outputs")
 # Colour sensor: 24 x 2.4 ms = 57.6 ms of integration, a fresh reading every 100 ms tick.
 _COLOUR_CYCLES = const(24)
 _COLOUR_GAIN = const(16)
-_FLAG_TOASTING = const(1)  # loop.FLAG_TOASTING, without importing the loop this early
 
 
 def slot_dir():
@@ -117,7 +117,7 @@ def _model(slot, failures, cause, flag):
         return None, None
     if "colour" in failures:
         return None, "selftest"
-    if flag & _FLAG_TOASTING or cause == "WDT":
+    if flag & TOASTING or cause == "WDT":
         # The last toast ended in a reset: the model may be what hung. Fallback until
         # the next clean boot.
         failures.append("model_off")

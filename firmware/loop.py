@@ -9,6 +9,7 @@ import time
 
 from micropython import const
 
+from firmware import flag as flag_mod
 from firmware import guard as guard_mod
 from firmware.commands import CommandError
 from firmware.sample import Sample
@@ -25,13 +26,6 @@ TOASTING = "toasting"
 DONE = "done"
 CANCELLED = "cancelled"
 FAULT = "fault"
-
-# The persistent flag (board.flag()): bit 0 while a toast runs; bits 4-7 the index + 1 in
-# _PERSISTED of a hardware fault, so that a reset does not forget a welded relay (only a
-# power cycle does).
-FLAG_TOASTING = const(1)
-_FLAG_FAULT_SHIFT = const(4)
-_PERSISTED = ("relay_welded", "heating_while_off")
 
 
 def dial_level(counts, nominal, tolerance):
@@ -89,14 +83,14 @@ class Loop:
     def boot(self, flag, cause, fault=None):
         """Take the state left by the previous run: a reset during a toast, a watchdog
         reset or a permanent fault recorded in the flag all start in fault."""
-        persisted = flag >> _FLAG_FAULT_SHIFT & 15
-        if 0 < persisted <= len(_PERSISTED):
-            fault = _PERSISTED[persisted - 1]
-        elif fault is None and flag & FLAG_TOASTING:
+        persisted = flag_mod.fault(flag)
+        if persisted is not None:
+            fault = persisted
+        elif fault is None and flag & flag_mod.TOASTING:
             fault = "reset_in_toast"
         elif fault is None and cause == "WDT":
             fault = "watchdog_reset"
-        self._set_flag(flag & ~FLAG_TOASTING)
+        self._set_flag(flag & ~flag_mod.TOASTING)
         if fault is not None:
             self._fault(fault, cause)
 
@@ -312,8 +306,7 @@ class Loop:
             self._want = False
         self.fault = code
         self.telemetry.send("F", self.s.ms, (self.session, code, detail))
-        if code in _PERSISTED:
-            self._set_flag(self._flag | (_PERSISTED.index(code) + 1) << _FLAG_FAULT_SHIFT)
+        self._set_flag(flag_mod.with_fault(self._flag, code))
         self._go(FAULT, code)
 
     def _crash(self, exc):
@@ -333,7 +326,7 @@ class Loop:
 
     def _output(self, heat):
         toasting = self.state == TOASTING
-        flag = self._flag | FLAG_TOASTING if toasting else self._flag & ~FLAG_TOASTING
+        flag = self._flag | flag_mod.TOASTING if toasting else self._flag & ~flag_mod.TOASTING
         if toasting:
             self._set_flag(flag)  # before the heater can come on
         alarm = self.state == FAULT and self.fault in guard_mod.ALARMS

@@ -4,6 +4,7 @@
 import time
 
 import fakes
+from firmware import flag as flag_bits
 from firmware import loop as loop_mod
 from firmware.commands import Commands
 from firmware.guard import MAX_TOAST_MS, Guard
@@ -76,7 +77,7 @@ def case_lever_starts_a_toast_heater_and_hold_on():
     toast(lp, board, level=3)
     assert lp.state == "toasting" and lp.level == 3
     assert board.heat_en == 1 and board.hold == 1
-    assert board.flag_value & loop_mod.FLAG_TOASTING
+    assert board.flag_value & flag_bits.TOASTING
     assert board.wdt_ms == loop_mod.WDT_MS
     assert ("idle", "toasting", "lever") in console.events()
 
@@ -96,7 +97,7 @@ def case_fallback_ends_the_toast_done():
     e = console.events()
     assert ("toasting", "done", "policy") in e, e
     assert board.heat_en == 0 and board.hold == 0
-    assert not board.flag_value & loop_mod.FLAG_TOASTING
+    assert not board.flag_value & flag_bits.TOASTING
 
 
 def case_heartbeat_only_while_heating():
@@ -232,12 +233,12 @@ def case_fault_clears_only_with_lever_up():
 
 
 def case_watchdog_reset_boots_in_fault_and_never_resumes():
-    lp, board, console = build(flag=loop_mod.FLAG_TOASTING, cause="WDT")
+    lp, board, console = build(flag=flag_bits.TOASTING, cause="WDT")
     board.lever = 1  # the user still holds the lever
     ticks(lp, 100, warm)
     assert lp.state == "fault" and board.heat_en == 0
     assert console.kinds("F")[0][5] == "reset_in_toast"
-    assert not board.flag_value & loop_mod.FLAG_TOASTING
+    assert not board.flag_value & flag_bits.TOASTING
     board.lever = 0
     ticks(lp, 1)
     assert lp.state == "idle"
