@@ -55,7 +55,6 @@ class Loop:
         self.session = 0
         self.level = 0
         self.policy = model or fallback  # deciding the current (or next) toast
-        self.model_faults = 0
         self.overruns = 0
         self._heat = 0              # heater command for the period under way
         self._want = False          # the policy's last answer
@@ -81,18 +80,18 @@ class Loop:
         self._lever = s.lever
 
     def boot(self, flag, cause, fault=None):
-        """Take the state left by the previous run: a reset during a toast, a watchdog
-        reset or a permanent fault recorded in the flag all start in fault."""
-        persisted = flag_mod.fault(flag)
-        if persisted is not None:
-            fault = persisted
-        elif fault is None and flag & flag_mod.TOASTING:
-            fault = "reset_in_toast"
-        elif fault is None and cause == "WDT":
-            fault = "watchdog_reset"
+        """Start from what the previous run left: a fatal self-test (fault), a hardware
+        fault recorded in the flag, a reset during a toast or a watchdog reset all start
+        in fault, each with its F frame."""
+        faults = [fault, flag_mod.fault(flag)]
+        if flag & flag_mod.TOASTING:
+            faults.append("reset_in_toast")
+        elif cause == "WDT":
+            faults.append("watchdog_reset")
         self._set_flag(flag & ~flag_mod.TOASTING)
-        if fault is not None:
-            self._fault(fault, cause)
+        for code in faults:
+            if code is not None:
+                self._fault(code, cause)
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -273,7 +272,6 @@ class Loop:
         return answer
 
     def _model_fault(self, detail):
-        self.model_faults += 1
         self.policy = self.fallback
         self.telemetry.send("F", self.s.ms, (self.session, "model", detail))
         return self.fallback.decide(self.s)
@@ -300,14 +298,14 @@ class Loop:
         if self.state == FAULT and self.fault == code:
             return
         self.guard.latch(code)
-        code = self.guard.fault  # a permanent fault already latched stays the one shown
         if self.state == TOASTING:
             self._ended = None
             self._want = False
-        self.fault = code
         self.telemetry.send("F", self.s.ms, (self.session, code, detail))
         self._set_flag(flag_mod.with_fault(self._flag, code))
-        self._go(FAULT, code)
+        self.fault = self.guard.fault  # a permanent fault latched before stays the one
+        if self.state != FAULT:
+            self._go(FAULT, code)
 
     def _crash(self, exc):
         try:

@@ -333,3 +333,14 @@ def case_host_not_reading_changes_nothing_but_the_drop_count():
         runs.append((board.beats, lp.session, lp.state, lp.telemetry.dropped))
     assert runs[0][:3] == runs[1][:3]
     assert runs[0][3] == 0 and runs[1][3] > 100
+
+
+def case_every_boot_fault_is_reported_and_the_permanent_one_holds():
+    flag = flag_bits.with_fault(flag_bits.TOASTING, "relay_welded")
+    lp, board, console = build(flag=flag, cause="WDT", fault="selftest")
+    assert [f[5] for f in console.kinds("F")] == ["selftest", "relay_welded", "reset_in_toast"]
+    assert [e[1:] for e in console.events()] == [("fault", "selftest")]
+    assert lp.fault == "selftest"
+    board.lever = 0
+    ticks(lp, 50)
+    assert lp.state == "fault" and board.heat_en == 0
