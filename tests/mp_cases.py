@@ -5,6 +5,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from host import micropython as mp
 
 CASES = Path(__file__).parent / "firmware_cases"
@@ -32,3 +34,18 @@ def run(module, heapsize=mp.DEVICE_HEAP, timeout=120):
         raise AssertionError("MicroPython cases %s failed to run (exit %d):\n%s"
                              % (module, proc.returncode, proc.stderr[-3000:]))
     return results
+
+
+def tests(module, heapsize=mp.DEVICE_HEAP):
+    """A pytest test, one result per case of a cases module, all from one MicroPython run:
+    `test_guard = mp_cases.tests("guard_cases")` in a test file."""
+    results = {}
+
+    @pytest.mark.parametrize("case", names(module))
+    def test(case, micropython):
+        if not results:
+            results.update(run(module, heapsize))
+        assert case in results, "case did not run"
+        assert results[case] == "", results[case]
+
+    return test

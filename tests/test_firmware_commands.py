@@ -1,18 +1,6 @@
-"""Host command checking (firmware/commands.py), case by case on MicroPython."""
-
-import pytest
+"""Host command checking (firmware/commands.py), case by case on MicroPython
+(tests/firmware_cases/commands_cases.py)."""
 
 import mp_cases
 
-CASES = mp_cases.names("commands_cases")
-
-
-@pytest.fixture(scope="module")
-def results(micropython):
-    return mp_cases.run("commands_cases")
-
-
-@pytest.mark.parametrize("case", CASES)
-def test_commands(results, case):
-    assert case in results, "case did not run"
-    assert results[case] == "", results[case]
+test_commands = mp_cases.tests("commands_cases")
