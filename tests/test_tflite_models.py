@@ -2,7 +2,6 @@
 on real MicroPython."""
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,6 @@ from host import micropython as mp
 from host import model_check
 from model_training import tflite_graph as tg
 
-os.environ.setdefault("TQDM_DISABLE", "1")   # the quantizer's calibration progress bars
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "models"
 HELLO = SHARED / "hello_world_int8.tflite"
 PERSON = SHARED / "person_detect.tflite"

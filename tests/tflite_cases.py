@@ -5,15 +5,12 @@ hypothesis strategies of plain specs (dicts) and one `build(spec)` that turns a 
 produces (extreme zero points and scales, saturation) and ops the quantizer leaves in
 float (RELU6, SQUEEZE)."""
 
-import os
-
 import numpy as np
 from hypothesis import strategies as st
 
 from host import model_check
 from model_training import tflite_graph as tg
 
-os.environ.setdefault("TQDM_DISABLE", "1")   # the quantizer's calibration progress bars
 ACTIVATIONS = st.sampled_from([None, "relu", "relu6", "relu_n1_to_1"])
 SEEDS = st.integers(0, 2**31 - 1)
 SAMPLES = 6
