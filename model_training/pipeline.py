@@ -286,8 +286,9 @@ def reexport(folder, out=None, firmware_check=True, quiet=False):
             model, export_mod.calibration_rows(train_runs, model.spec, split["seed"]),
             split["seed"])
     with progress.step("verify", 3) as tick:
-        checks, _ = export_mod.verify(tflite, model, qspec, thr_q, check_runs, split["seed"],
-                                      firmware_check, progress=lambda _: tick(1))
+        checks, keeps = export_mod.verify(tflite, model, qspec, thr_q, check_runs,
+                                          split["seed"], firmware_check,
+                                          progress=lambda _: tick(1))
     metrics = dict(meta["metrics"], verification=checks)
     size = dict(meta["size"], tflite_bytes=len(tflite),
                 arena_bytes=checks.get("firmware_arena_bytes"),
@@ -298,6 +299,12 @@ def reexport(folder, out=None, firmware_check=True, quiet=False):
                            metrics, size)
     target = Path(out or folder)
     package.write(target, tflite, new)
+    if firmware_check and qspec.get("period_ms") == POLICY_PERIOD_MS:
+        with progress.step("firmware policy replay"):
+            checks.update(policy_replay(target, check_runs[:REPLAY_RUNS],
+                                        keeps[:REPLAY_RUNS], model.consecutive))
+        size["decide_us"] = checks.pop("decide_us")
+        package.write(target, tflite, new)
     if target != Path(folder):
         package.write_float(target, model, False)
     card = card_mod.read(folder)
