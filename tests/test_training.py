@@ -56,13 +56,27 @@ def test_log_channels_are_configuration(tmp_path):
 @pytest.mark.parametrize("edit, message", [
     (lambda text: text.replace("eth,", "ethanol,"), "no column 'eth'"),
     (lambda text: re.sub(r",2\n", ",1\n", text), "no toasting rows"),
-    (lambda text: text.replace(",2\n", ",x\n", 1), "column state"),
+    (lambda text: text.replace(",2\n", ",x\n", 1), "column state: no number on data row"),
 ])
 def test_bad_logs_get_a_clear_error(tmp_path, edit, message):
     src = next(PTM.glob("*/room.*.csv"))
     (tmp_path / "bad.csv").write_text(edit(src.read_text()))
     with pytest.raises(DataError, match=message):
         logs.read(tmp_path)
+
+
+def test_a_missing_reading_holds_the_last_one_and_a_cut_off_line_is_dropped(tmp_path):
+    src = next(PTM.glob("*/room.*.csv"))
+    lines = src.read_text().splitlines()
+    cells = lines[40].split(",")
+    cells[1] = ""                               # temp missing on one row
+    lines[40] = ",".join(cells)
+    (tmp_path / "gap.csv").write_text("\n".join(lines + ["123"]) + "\n")
+    run, = logs.read(tmp_path)
+    ref, = [r for r in logs.read(PTM) if r.name.endswith(src.name)]
+    assert run.meta["filled_cells"] == 1 and run.ticks == ref.ticks
+    k = 39 - (len(lines) - 1 - ref.ticks)      # data row 40 within the toast
+    assert run.channels["temp"][k] == ref.channels["temp"][k - 1]
 
 
 def test_a_missing_folder_or_format_is_a_clear_error(tmp_path):

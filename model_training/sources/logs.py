@@ -47,6 +47,13 @@ def load_format(name_or_path=DEFAULT_FORMAT):
     return fmt
 
 
+def _number(text):
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
+
+
 def files(folder):
     """The CSV logs under a folder (recursively), sorted by relative path."""
     folder = Path(folder)
@@ -75,17 +82,31 @@ def read_one(path, fmt, name=None):
     if len(rows) < 3:
         raise DataError("%s: no data rows" % path)
     header = [h.strip() for h in rows[0]]
+    body = [r for r in rows[1:] if r]
+    if body and len(body[-1]) < len(header):
+        body.pop()  # a recording cut off in its last line
     columns = {}
-    wanted = [fmt["time"]["column"], fmt["state"]["column"]] + \
-        [ch["column"] for ch in fmt["channels"].values()]
+    time_col, state_col = fmt["time"]["column"], fmt["state"]["column"]
+    wanted = [time_col, state_col] + [ch["column"] for ch in fmt["channels"].values()]
+    filled = 0
     for col in wanted:
         if col not in header:
             raise DataError("%s: no column %r (has: %s)" % (path, col, ", ".join(header)))
         k = header.index(col)
-        try:
-            columns[col] = np.array([float(r[k]) for r in rows[1:] if r], float)
-        except (ValueError, IndexError) as exc:
-            raise DataError("%s: column %s: %s" % (path, col, exc)) from None
+        values = np.array([_number(r[k] if k < len(r) else "") for r in body], float)
+        bad = np.flatnonzero(~np.isfinite(values))
+        if len(bad) and col in (time_col, state_col):
+            raise DataError("%s: column %s: no number on data row %d"
+                            % (path, col, bad[0] + 1))
+        if len(bad) == len(values):
+            raise DataError("%s: column %s holds no numbers" % (path, col))
+        if len(bad):
+            # A sensor that missed a reading: hold its last one (the first valid one at
+            # the start), as a device would.
+            good = np.flatnonzero(np.isfinite(values))
+            values[bad] = values[good[np.maximum(np.searchsorted(good, bad) - 1, 0)]]
+            filled += len(bad)
+        columns[col] = values
     state = columns[fmt["state"]["column"]]
     toasting = np.isin(state, fmt["state"]["toasting"])
     if not toasting.any():
@@ -99,10 +120,8 @@ def read_one(path, fmt, name=None):
     channels = {}
     for ch_name, ch in fmt["channels"].items():
         values = columns[ch["column"]][first:] * float(ch["scale"])
-        if not np.all(np.isfinite(values)):
-            raise DataError("%s: column %s has missing values" % (path, ch["column"]))
         channels[ch_name] = np.round(values).astype(np.int64)
     group = Path(name).parent.name or Path(name).stem.split(".")[0]
     return Run(name=name, toast_ms=toast_ms, channels=channels,
                stop_ms=int(toast_ms[stop[0]]) if len(stop) else None, group=group,
-               meta={"source": "logs", "format": fmt.get("name", "")})
+               meta={"source": "logs", "format": fmt.get("name", ""), "filled_cells": filled})
