@@ -3,8 +3,8 @@
 # shapes and quantization against the manifest) and prepares everything; a tick is then
 # features -> int8 input -> invoke -> int8 output against the manifest's threshold; the
 # toast stops once the output has been below it on `consecutive` ticks in a row (one noisy
-# tick must not end a toast). Integers only and allocation-free. Anything wrong at load raises: the firmware toasts
-# with the fallback and says why (app.py).
+# tick must not end a toast). Integers only and allocation-free. Anything wrong at load
+# raises: the firmware toasts with the fallback and says why (app.py).
 import gc
 import json
 

@@ -36,8 +36,8 @@ SIM_FEATURES = {
         {"kind": "ratio", "channel": "b"},
     ],
 }
-SIM_CONFIG = train_mod.Config(hidden=(16, 8), alpha=1e-4, learning_rate=1e-3, epochs=60, patience=10,
-                              row_every=4)
+SIM_CONFIG = train_mod.Config(hidden=(16, 8), alpha=1e-4, learning_rate=1e-3, epochs=60,
+                              patience=10, row_every=4)
 LOGS_CONFIG = train_mod.Config(hidden=(8,), alpha=1e-2, epochs=40, patience=5)
 # "stop" answers in a row that end a toast. On the logs (500 ms ticks) 2 s: single noisy
 # ticks stopped toasts early, and leave-one-run-out error spread 8.5-10.1 s over training
@@ -118,7 +118,8 @@ def load(source, progress):
         with progress.step("read logs"):
             runs = logs.read(source.path, fmt)
         if len(runs) < 3:
-            raise DataError("%s holds %d runs: training needs at least 3" % (source.path, len(runs)))
+            raise DataError("%s holds %d runs: training needs at least 3"
+                            % (source.path, len(runs)))
         if "features" not in fmt:
             raise DataError("log format %s proposes no features" % fmt.get("name"))
         return runs, fmt["features"], LOGS_CONFIG, LOGS_CONSECUTIVE

@@ -2,8 +2,9 @@
 
 The model answers, every tick, the probability that toasting should continue; the toast
 stops once it has been below the threshold on `consecutive` ticks in a row (as
-firmware/model_policy.py decides: one noisy tick must not end a toast). Features are standardized with the training mean and std (recorded in the
-package, folded into the int8 input quantization at export).
+firmware/model_policy.py decides: one noisy tick must not end a toast). Features are
+standardized with the training mean and std (recorded in the package, folded into the
+int8 input quantization at export).
 
 Early stopping holds out whole runs (never ticks of a run seen in training) and keeps the
 epoch with the best held-out loss. Progress: one bar step per epoch.
