@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import tflite_cases
 from host import micropython as mp
 from host import model_check
 from model_training import tflite_graph as tg
@@ -137,35 +138,30 @@ print(type(it.input(0)).__name__, it.input_details(0)["type"], repr(it.output(0)
     assert float(value) == float(expected[0, 0])
 
 
-def test_unsupported_operator_is_named_at_load_time(micropython, tmp_path):
-    g = tg.Graph()
-    x = g.input("x", [1, 4], q=(0.1, 0))
-    g.output(g._op(tg.schema.BuiltinOperator.HARD_SWISH, [x], [1, 4], (0.1, 0)), "y")
-    path = tmp_path / "hs.tflite"
-    path.write_bytes(g.build())
-    out = run("""
+def load_error(model, tmp_path):
+    """The ModelError message the firmware interpreter gives for model bytes."""
+    path = tmp_path / "model.tflite"
+    path.write_bytes(model)
+    return run("""
 from firmware.tflite import Interpreter, ModelError
 try:
     Interpreter(open(%r, "rb").read())
 except ModelError as e:
     print(e)
 """ % str(path))
-    assert "unsupported operator: HARD_SWISH" in out
+
+
+def test_unsupported_operator_is_named_at_load_time(micropython, tmp_path):
+    g = tg.Graph()
+    x = g.input("x", [1, 4], q=(0.1, 0))
+    g.output(g._op(tg.schema.BuiltinOperator.HARD_SWISH, [x], [1, 4], (0.1, 0)), "y")
+    assert "unsupported operator: HARD_SWISH" in load_error(g.build(), tmp_path)
 
 
 def test_unsupported_type_is_named_at_load_time(micropython, tmp_path):
     model = tg.unpack(HELLO.read_bytes())
     model.subgraphs[0].tensors[0].type = tg.schema.TensorType.INT16
-    path = tmp_path / "int16.tflite"
-    path.write_bytes(tg.pack(model))
-    out = run("""
-from firmware.tflite import Interpreter, ModelError
-try:
-    Interpreter(open(%r, "rb").read())
-except ModelError as e:
-    print(e)
-""" % str(path))
-    assert "type int16 is not supported" in out
+    assert "type int16 is not supported" in load_error(tg.pack(model), tmp_path)
 
 
 def test_operator_and_type_names_match_the_schema():
@@ -180,13 +176,7 @@ def test_operator_and_type_names_match_the_schema():
 def test_toaster_sized_mlp_in_the_device_heap(micropython, tmp_path):
     # The firmware's model policy runs the model every control tick on a 96K heap, with
     # the interpreter installed as .mpy files as on a board.
-    rng = np.random.default_rng(9)
-    g = tg.Graph()
-    x = g.input("features", [1, 12])
-    h = g.fully_connected(x, rng.normal(size=(16, 12)) / 3, rng.normal(size=16) * 0.1, "relu")
-    h = g.fully_connected(h, rng.normal(size=(8, 16)) / 4, rng.normal(size=8) * 0.1, "relu")
-    g.output(g.logistic(g.fully_connected(h, rng.normal(size=(1, 8)) / 3, [0.0])), "done")
-    model = tg.quantize(g.build(), rng.normal(size=(100, 12)), int8_io=True)
+    model = tflite_cases.toaster_mlp()
     path = tmp_path / "mlp.tflite"
     path.write_bytes(model)
     folder = model_check.compile_interpreter(tmp_path / "mpy")

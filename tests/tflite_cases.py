@@ -89,6 +89,18 @@ STRATEGIES = {
 }
 
 
+def toaster_mlp(seed=0):
+    """An MLP the size of the toaster's model: 12 features, 16 and 8 ReLU units, a logistic
+    output; int8 input and output, as model_training exports it."""
+    rng = np.random.default_rng(seed)
+    g = tg.Graph()
+    x = g.input("features", [1, 12])
+    h = g.fully_connected(x, rng.normal(size=(16, 12)) / 3, rng.normal(size=16) * 0.1, "relu")
+    h = g.fully_connected(h, rng.normal(size=(8, 16)) / 4, rng.normal(size=8) * 0.1, "relu")
+    g.output(g.logistic(g.fully_connected(h, rng.normal(size=(1, 8)) / 3, [0.0])), "done")
+    return tg.quantize(g.build(), rng.normal(size=(200, 12)), int8_io=True)
+
+
 # -- building
 
 def build(spec):

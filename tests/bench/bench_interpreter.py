@@ -21,12 +21,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
 from host import micropython as mp  # noqa: E402
 from host import model_check  # noqa: E402
-from model_training import tflite_graph as tg  # noqa: E402
+from tflite_cases import toaster_mlp  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "models"
 TARGET_S = 1.0
@@ -67,18 +68,6 @@ walls.sort()
 print(json.dumps({"cpu_us": spent / count / 1000, "wall_us": walls[len(walls) // 2],
                   "arena": it.arena_size, "load_ms": load / 1000}))
 """
-
-
-def toaster_mlp():
-    """An MLP the size of the toaster's model: 12 features, 16 and 8 ReLU units, a logistic
-    output; int8 input and output, as model_training exports it."""
-    rng = np.random.default_rng(0)
-    g = tg.Graph()
-    x = g.input("features", [1, 12])
-    h = g.fully_connected(x, rng.normal(size=(16, 12)) / 3, rng.normal(size=16) * 0.1, "relu")
-    h = g.fully_connected(h, rng.normal(size=(8, 16)) / 4, rng.normal(size=8) * 0.1, "relu")
-    g.output(g.logistic(g.fully_connected(h, rng.normal(size=(1, 8)) / 3, [0.0])), "done")
-    return tg.quantize(g.build(), rng.normal(size=(200, 12)), int8_io=True)
 
 
 def firmware(model):
