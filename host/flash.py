@@ -264,6 +264,9 @@ def check_model(folder):
     if report["error"]:
         raise FlashError("%s: the firmware's interpreter cannot run model.tflite (%s): not "
                          "flashing it" % (folder, report["error"].splitlines()[0]))
+    if report["tflm"]["error"]:
+        raise FlashError("%s: TensorFlow Lite Micro cannot run model.tflite (%s): not "
+                         "flashing it" % (folder, report["tflm"]["error"]))
     if not report["bit_exact"]:
         raise FlashError("%s: the firmware's interpreter differs from TFLM on model.tflite "
                          "(largest difference per output: %s): not flashing it"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from host import cli, flash, image, link
+from host import cli, flash, image, link, model_check
 from host.demo import push_lever, wait_for_loop
 from host.link import DeviceFull, NoMicroPython, PortBusy, open_serial
 from host.telemetry.framing import listen
@@ -194,6 +194,17 @@ def test_a_bad_model_package_is_refused_before_the_device_is_touched(tmp_path, c
         assert cli.main(["flash", "--port", port, "--model", str(folder)]) == 1
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1, err
+
+
+def test_a_model_tflm_cannot_run_is_refused(tmp_path, monkeypatch, capsys):
+    # TFLM is the oracle: without its answer bit-exactness is unknown, so no flashing.
+    def tflm_fails(model):
+        raise RuntimeError("Didn't find op for builtin opcode 'FULLY_CONNECTED'")
+    monkeypatch.setattr(model_check, "tflm", tflm_fails)
+    good = model_package(tmp_path / "pkg", (MODELS / "hello_world_int8.tflite").read_bytes())
+    assert cli.main(["flash", "--port", str(tmp_path / "no-port"), "--model", str(good)]) == 1
+    assert "TensorFlow Lite Micro cannot run model.tflite (Didn't find op" in \
+        capsys.readouterr().err
 
 
 def test_a_model_package_goes_into_the_slot(device, tmp_path):
