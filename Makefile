@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STUBS := $(VENV)/stubs
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test bench safety clean
 
 setup: $(STAMP)
 
@@ -23,6 +23,12 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -n 2
+
+# The fault tree's minimal cut sets, then every FMEA row's fault-injection test.
+safety: setup
+	$(BIN)/python hardware/safety/cutsets.py
+	$(BIN)/python -m pytest -n 2 -rA -q tests/safety \
+		$$(tail -n +2 hardware/safety/fmea.csv | awk -F, '{print $$NF}' | sort -u)
 
 bench: setup
 	@for f in tests/bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
