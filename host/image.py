@@ -107,11 +107,15 @@ _compiled = {}   # (arch, path, source sha256) -> .mpy bytes
 
 
 def model_files(folder):
-    """{"model/<name>": bytes} of a model package folder, after checking it is one."""
+    """{"model/<name>": bytes} of a model package folder, after checking it is one. A
+    baseline policy package (firmware/baselines.py: model.json with a "kind") has no
+    model.tflite."""
     folder = Path(folder)
     files = {}
     for name in MODEL_FILES:
         path = folder / name
+        if name == "model.tflite" and not path.exists() and _baseline(folder):
+            continue
         if not path.is_file():
             raise ToasterError("%s is not a model package: %s is missing" % (folder, name))
         files["model/" + name] = path.read_bytes()
@@ -124,6 +128,15 @@ def model_files(folder):
         raise ToasterError("%s: model.tflite does not match the SHA-256 in model.json"
                            % folder)
     return files
+
+
+def _baseline(folder):
+    try:
+        meta = json.loads((folder / "model.json").read_text())
+    except (OSError, ValueError):
+        return False
+    from firmware.baselines import KINDS
+    return isinstance(meta, dict) and meta.get("kind") in KINDS
 
 
 def default_version(files):
