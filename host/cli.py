@@ -21,12 +21,14 @@ COMMANDS = {
     "train": "host.commands.train",
     "export": "host.commands.export",
     "model card": "host.commands.model_card",
+    "dataset from-telemetry": "host.commands.dataset",
 }
 
 # One line of help per command group.
 GROUPS = {
     "sim": "the simulated toaster on its own (no firmware)",
     "telemetry": "record, summarise and export the toaster's serial telemetry",
+    "dataset": "training data sets made from the toaster's own telemetry",
     "model": "model files and packages: check a .tflite against the firmware's interpreter, show a model card",
 }
 

@@ -59,14 +59,21 @@ class Source:
     seed: int = 0                   # data seed (simulated)
     log_format: str | None = None   # logs: name or path of a log format
     base: str | None = None         # telemetry: the package the sessions ran
+    unrated: str = "weak"           # telemetry: sessions without feedback, "weak" | "drop"
+    feedback: object = None         # telemetry: the feedback.Dataset, once loaded
+    factory: object = None          # telemetry: the base's simulated Source, relabelled
 
     def describe(self):
         if self.kind == "simulated":
             return {"source": "simulated", "runs": self.runs, "seed": self.seed,
                     "simulator": "hardware.simulator batch, scenario.sample(runs, seed)"}
         if self.kind == "telemetry":
-            return {"source": "telemetry", "folder": str(Path(self.path).resolve()),
-                    "base": str(Path(self.base).resolve())}
+            out = {"source": "telemetry", "folder": str(Path(self.path).resolve()),
+                   "base": str(Path(self.base).resolve())}
+            if self.feedback is not None:
+                out.update(factory=self.factory.describe(), feedback=self.feedback.summary(),
+                           sessions=self.feedback.sessions())
+            return out
         return {"source": "logs", "folder": str(Path(self.path).resolve()),
                 "format": self.log_format or "perfect-toast-machine"}
 
@@ -124,21 +131,23 @@ def load(source, progress):
             raise DataError("log format %s proposes no features" % fmt.get("name"))
         return runs, fmt["features"], LOGS_CONFIG, LOGS_CONSECUTIVE
     if source.kind == "telemetry":
-        # Sessions -> runs is model_training/feedback.py's job (feedback.runs(folder,
-        # base manifest) -> [Run]); the new model reads what the base model read.
-        try:
-            from model_training import feedback
-        except ImportError:
-            raise DataError("the telemetry source needs model_training/feedback.py, which "
-                            "this checkout does not have yet") from None
+        # The sessions' feedback moves the base's level targets (model_training/feedback.py);
+        # the factory's simulated runs, relabelled to them, and the sessions' own traces
+        # train the new model, which reads what the base model read.
+        from model_training import feedback
+
         _, base = package.read(source.base)
         with progress.step("read telemetry"):
-            runs = feedback.runs(source.path, base)
-        if len(runs) < 3:
+            source.feedback = feedback.read(source.path, base, source.unrated,
+                                            base["features"]["period_ms"])
+        if len(source.feedback.runs) < 3:
             raise DataError("%s holds %d usable sessions: training needs at least 3"
-                            % (source.path, len(runs)))
+                            % (source.path, len(source.feedback.runs)))
+        source.factory = factory_of(base)
+        factory = feedback.relabel(load(source.factory, progress)[0], source.feedback.targets)
         spec = {k: v for k, v in base["features"].items() if k not in ("mean", "std", "quantize")}
-        return runs, spec, SIM_CONFIG, base["decision"].get("consecutive", SIM_CONSECUTIVE)
+        return (factory + source.feedback.runs, spec, SIM_CONFIG,
+                base["decision"].get("consecutive", SIM_CONSECUTIVE))
     raise DataError("unknown source %r" % source.kind)
 
 
@@ -221,6 +230,8 @@ def train_package(out, source, seed=0, loo=None, firmware_check=True, quiet=Fals
                   "library": "scikit-learn MLPClassifier; ai-edge-quantizer static int8"}
     name = name or "mlp%s" % "x".join(str(h) for h in config.hidden)
     meta = package.manifest(tflite, model, qspec, quant, thr_q, name, provenance, metrics, size)
+    if source.feedback is not None:
+        meta["levels"] = source.feedback.levels()
     folder = Path(out)
     package.write(folder, tflite, meta)
     package.write_float(folder, model, config)
@@ -251,6 +262,18 @@ def policy_replay(folder, runs, keeps, consecutive):
     return {"policy_replay_ticks": int(sum(len(k) for k in keeps)),
             "policy_replay_alloc_bytes": max(r["grown"] for r in results),
             "decide_us": float(np.median([r["decide_us"] for r in results]))}
+
+
+def factory_of(meta):
+    """The simulated Source at the root of a package's lineage: the runs whose true DE
+    can be relabelled to a household's targets."""
+    data = meta.get("provenance", {}).get("data", {})
+    data = data.get("factory", data)
+    if data.get("source") != "simulated":
+        raise DataError("learning from telemetry needs a base model trained on simulated "
+                        "toasts (their true browning is relabelled); %s was trained on %s"
+                        % (meta.get("id"), data.get("source", "unknown data")))
+    return Source("simulated", runs=data["runs"], seed=data["seed"])
 
 
 def source_of(meta):

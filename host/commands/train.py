@@ -32,7 +32,12 @@ def add_arguments(parser):
                         help="log format: channels and labels of the CSV logs "
                              "(default perfect-toast-machine; see model_training/formats/)")
     parser.add_argument("--base", metavar="PKG",
-                        help="telemetry: the package whose sessions are learned from")
+                        help="telemetry: the package whose sessions are learned from (the new "
+                             "package names it as its parent)")
+    parser.add_argument("--unrated", choices=("weak", "drop"), default="weak",
+                        help="telemetry: sessions without feedback count as 'the stop was "
+                             "right' (weak, default) or are left out (drop); "
+                             "model_training/FEEDBACK.md")
     loo = parser.add_mutually_exclusive_group()
     loo.add_argument("--loo", dest="loo", action="store_true", default=None,
                      help="also evaluate leave-one-run-out (default for logs)")
@@ -62,7 +67,11 @@ def source_from_args(args):
         if kind == "telemetry" and not args.base:
             raise ToasterError("--source telemetry needs --base PKG (the model the sessions "
                                "were recorded with)", exit_code=2)
-        return Source(kind, path=rest[0], log_format=args.format, base=args.base)
+        if kind == "telemetry" and not Path(args.base).is_dir():
+            raise ToasterError("--base %s is not a model package folder" % args.base,
+                               exit_code=2)
+        return Source(kind, path=rest[0], log_format=args.format, base=args.base,
+                      unrated=args.unrated)
     raise ToasterError("unknown source %r: sim, logs DIR or telemetry DIR" % kind, exit_code=2)
 
 

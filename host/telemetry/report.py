@@ -47,14 +47,15 @@ def session_lines(summaries):
 
 
 def model_lines(summaries):
-    """Per model id: toasts, how they ended, guard interventions per 1,000 toasts, toasts
-    the fallback finished after a model fault, feedback, stop reasons."""
+    """Per model id, in the order the versions first toasted: toasts, how they ended,
+    guard interventions per 1,000 toasts, toasts the fallback finished after a model
+    fault, feedback, stop reasons."""
     by_model = defaultdict(list)
-    for s in summaries:
+    for s in sorted(summaries, key=lambda s: s["start_host_t"] or 0):
         by_model[s["model"] or "-"].append(s)
     out = [_MODEL % ("model", "toasts", "done", "cancelled", "fault", "guard/k",
                      "m.fault", "feedback l/r/d (rated)", "stop reasons")]
-    for model, group in sorted(by_model.items()):
+    for model, group in by_model.items():
         ends = Counter(s["end_state"] for s in group)
         ratings = Counter(s["rating"] for s in group if s["rating"])
         reasons = Counter(s["stop_reason"] for s in group if s["stop_reason"])
