@@ -591,6 +591,10 @@ class VirtualDevice:
         deadline = time.monotonic() + 5
         while events.status()["mcu_connected"] and time.monotonic() < deadline:
             time.sleep(0.002)
+        # A chip without power does not boot: after a brown-out or a power loss, wait
+        # for the mains (its HELLO would get ERR NOPOWER and the firmware never start).
+        while not self._stopping and not json.loads(events.ok("TRUTH"))["mcu_powered"]:
+            time.sleep(0.005)
         # A board reset from the raw REPL by Ctrl-D stays in the raw REPL and skips
         # main.py (mpremote relies on it); a board reset any other way runs main.py.
         repl_only = self._raw_repl and cause == "SOFT" and self._bridge is not None
