@@ -12,9 +12,8 @@ from micropython import const
 from firmware import flag as flag_mod
 from firmware import guard as guard_mod
 from firmware.commands import CommandError
-from firmware.sample import Sample
+from firmware.sample import PERIOD_MS, Sample
 
-PERIOD_MS = const(100)
 WDT_MS = const(2000)
 DEADLINE_US = const(200000)   # a model's start() or decide() must answer within 200 ms
 IDLE_EVERY = const(5)         # T frames every tick while toasting, every 5th otherwise

@@ -9,9 +9,8 @@ import gc
 import json
 
 from firmware.features import Features
-from firmware.loop import PERIOD_MS
 from firmware.policy import Policy
-from firmware.sample import Sample
+from firmware.sample import PERIOD_MS, Sample
 from firmware.selftest import sha256
 from firmware.tflite import Interpreter
 

@@ -1,6 +1,12 @@
 # One control tick's sensor reading. The board fills the raw fields, the loop adds the
 # converted ones; the policy and firmware/features.py read it. One object, reused every
 # tick, so the hot loop allocates nothing for it.
+from micropython import const
+
+# The control period: one Sample every PERIOD_MS. Here rather than in loop.py so that a
+# model policy can check its package against it without importing the loop (boot loads the
+# model before the loop's modules take their share of the heap).
+PERIOD_MS = const(100)
 
 
 class Sample:
