@@ -10,7 +10,11 @@ from host.errors import ToasterError
 
 # The checkout root: MicroPython imports `firmware.*` from here, as a board does from /.
 ROOT = Path(__file__).resolve().parent.parent
-DEVICE_HEAP = "96K"
+# The device heap: 96 KB of a 32-bit microcontroller. The "w" suffix is MicroPython's own
+# word-size adjustment: on the 64-bit unix port every object and GC block is twice a board's
+# size, and "96wK" (194,304 bytes here) holds what 96 KB holds on an ESP32-S3 or RP2040.
+# firmware/README.md "Numbers" has what the firmware needs in both units.
+DEVICE_HEAP = "96wK"
 
 
 def binary():

@@ -97,17 +97,12 @@ p = model_policy.load("model")
 gc.collect()
 print(p.id, p.name, before - gc.mem_free())
 """
-# The interpreter's load peak keeps the firmware with a model above the 96K device heap:
-# measured, the app boots with this package from 128K (tests/bench/bench_firmware.py finds
-# the smallest heap per image). 160K holds it with margin.
-MODEL_HEAP = "160K"
-
 
 def test_the_policy_loads_from_a_flashed_image(micropython, sim_pkg, tmp_path):
     from host import image
 
     slot = image.install(image.build(board="sim", model=sim_pkg, compile=True), tmp_path)
-    proc = subprocess.run(mp.command(["-c", LOAD_RUNNER], MODEL_HEAP),
+    proc = subprocess.run(mp.command(["-c", LOAD_RUNNER]),
                           env=mp.environment(tmp_path / slot), cwd=tmp_path / slot,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -212,7 +207,7 @@ def test_the_package_toasts_in_the_real_firmware(micropython, sim_pkg):
 
     meta = json.loads((sim_pkg / "model.json").read_text())
     img = image.build("sim", model=sim_pkg)
-    with VirtualDevice(image=img, heapsize=MODEL_HEAP) as dev:
+    with VirtualDevice(image=img) as dev:
         boot = dev.expect("B")
         assert (boot["policy"], boot["selftest"], boot["model"]) == (meta["name"], "ok", meta["id"])
         frames = fs.toast(dev, level=4)

@@ -11,11 +11,6 @@ from host.telemetry import sessions
 from host.telemetry.model_output import Package, decided_ticks
 from host.virtual_device import VirtualDevice
 
-# The firmware with a trained mlp16x8 package does not load it within the 96K board heap
-# yet (F model load_MemoryError, reported to the firmware and training engineers); the
-# replay is this test's subject, so the device gets room to run the model.
-HEAP = "256K"
-
 
 @pytest.fixture(scope="module")
 def package(tmp_path_factory):
@@ -27,7 +22,7 @@ def package(tmp_path_factory):
 
 def test_replayed_output_explains_the_stop(package, tmp_path, capsys):
     out = tmp_path / "rec"
-    with VirtualDevice(tmp_path / "fs", console="pty", heapsize=HEAP) as device:
+    with VirtualDevice(tmp_path / "fs", console="pty") as device:
         _, boot = flash.flash(device.port, "sim", model=package, say=lambda s: None)
         assert boot["policy"] != "fallback" and boot["selftest"] == "ok", boot
         recording = Recording(device.port, out)
