@@ -24,11 +24,16 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest -n 2
 
-# The fault tree's minimal cut sets, then every FMEA row's fault-injection test.
+# The fault tree's minimal cut sets, every FMEA row's fault-injection test (the matrix and
+# the property tests are in tests/safety), then the matrix: out/safety/MATRIX.md.
 safety: setup
 	$(BIN)/python hardware/safety/cutsets.py
+	rm -rf out/safety/matrix
 	$(BIN)/python -m pytest -n 2 -rA -q tests/safety \
-		$$(tail -n +2 hardware/safety/fmea.csv | awk -F, '{print $$NF}' | sort -u)
+		$$(tail -n +2 hardware/safety/fmea.csv | awk -F, '{print $$NF}' \
+		   | grep -v '^tests/safety/' | sort -u) \
+		|| { $(BIN)/python tests/safety/matrix_report.py; exit 1; }
+	$(BIN)/python tests/safety/matrix_report.py
 
 bench: setup
 	@for f in tests/bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
