@@ -111,9 +111,7 @@ def _model(slot, failures, cause, flag):
     """(policy, problem): the model policy of the slot's model/ folder, or None with the
     reason the fallback toasts instead (None when the slot simply has no model)."""
     folder = slot + "/model"
-    try:
-        os.stat(folder + "/model.json")
-    except OSError:
+    if not _exists(folder + "/model.json"):
         return None, None
     if "colour" in failures:
         return None, "selftest"
@@ -123,9 +121,21 @@ def _model(slot, failures, cause, flag):
         failures.append("model_off")
         return None, "after_reset"
     try:
+        if not _exists(folder + "/model.tflite"):
+            # A baseline policy package (model.json alone): no interpreter imported.
+            from firmware import baselines
+            return baselines.load(folder), None
         from firmware import model_policy
         gc.collect()  # the import's garbage out of the way of the loader's big blocks
         return model_policy.load(folder), None
     except Exception as exc:
         failures.append("model")
         return None, "load_" + type(exc).__name__
+
+
+def _exists(path):
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
