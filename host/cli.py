@@ -19,6 +19,7 @@ COMMANDS = {
     "telemetry export": "host.commands.telemetry_export",
     "model check": "host.commands.model_check",
     "train": "host.commands.train",
+    "evaluate": "host.commands.evaluate",
     "export": "host.commands.export",
     "model card": "host.commands.model_card",
     "dataset from-telemetry": "host.commands.dataset",
