@@ -21,7 +21,7 @@ previous toast's end (carriage up) and this one's lever push. ToastSpec.feedback
 may return "light", "right" or "dark": the user then presses that button.
 
 Each ToastResult holds the browning the simulator's truth gives after the slice has
-settled (SETTLE_S after the carriage came up), the firmware's account (stop reason, the
+settled (SETTLE_MS after the carriage came up), the firmware's account (stop reason, the
 policies that decided, guard verdicts, faults) and the safety invariants checked on the
 simulator's truth (host/closed_loop_sim.py watches every thermal step): the heater never
 powered with the chamber sensor at or above the guard's cutoff, never past the toast time
@@ -33,7 +33,6 @@ model's.
 import json
 import os
 import sys
-import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 
@@ -41,11 +40,13 @@ from firmware import guard
 from hardware.simulator.scenario import Scenario
 from host import image as image_mod
 from host.errors import ToasterError
-from host.virtual_device import VirtualDevice
+from host.closed_loop_sim import PUSH, SETTLE_MS, SETTLED
+from host.virtual_device import SimulatorError, VirtualDevice
 from model_training import targets
 
-SETTLE_S = 10.0        # the popped-up slice still browns a little (carry-over)
-LOOP_MS = 1000         # the firmware's loop runs once virtual time has passed this
+FIRST_PUSH_MS = 5000   # the first lever push, virtual ms after boot
+SETTLE_S = SETTLE_MS / 1000
+REFUSED_MS = 1000      # a toaster in fault still in fault this long after the push
 TOAST_TIMEOUT_S = 120  # wall clock for one toast (a toast takes well under a second)
 ENDS = ("done", "cancelled", "fault")
 CUTOFF_C = guard.CUTOFF_DC / 10
@@ -76,7 +77,7 @@ class ToastResult:
     index: int                 # the toast's place in its session (0: cold toaster)
     level: int
     target_de: float
-    de: float                  # true browning SETTLE_S after the carriage came up
+    de: float                  # true browning SETTLE_MS after the carriage came up
     duration_s: float | None   # lever down to the end of the toast, firmware clock
     end_state: str             # done | cancelled | fault
     stop_reason: str           # policy | time_limit | a fault code ...
@@ -86,6 +87,7 @@ class ToastResult:
     faults: list               # other F frames during the toast (code)
     guard_ticks: int           # ticks while toasting with a guard verdict other than ok
     gap_s: float               # the standing time before the lever push, as it happened
+    late_push: bool            # the host fell behind: pushed when it could, not on time
     max_ntc_on_c: float | None
     heater_on_s: float
     violations: list
@@ -129,7 +131,7 @@ def app_image(package=None):
 
 
 class Toaster:
-    """One toaster unit on the virtual device: the simulator (watched) and one firmware
+    """One toaster unit on the virtual device: the watched simulator and one firmware
     process for every toast, unless the firmware resets."""
 
     def __init__(self, img, unit, keep_frames=False):
@@ -141,8 +143,8 @@ class Toaster:
                                     self.device.socket_path,
                                     "--scenario", json.dumps(unit.to_dict())]
         self.boot = None
+        self._settled = None   # the simulator's control connection that waits for toasts
         self._up_ms = None     # the previous toast's carriage up (virtual ms)
-        self._watched = 0      # watch records already accounted for
 
     def __enter__(self):
         self.start()
@@ -152,82 +154,79 @@ class Toaster:
         self.stop()
 
     def start(self):
-        dev = self.device
-        dev.start()
-        self.boot = dev.expect("B", timeout=30)
-        self._wait_until(LOOP_MS)
+        self.device.start()
+        self._settled = self.device.sim.client()
+        self.boot = self.device.expect("B", timeout=30)
         return self
 
     def stop(self):
+        if self._settled is not None:
+            self._settled.close()
         self.device.stop()
 
-    def _now(self):
-        return int(self.device.control("TIME"))
-
-    def _wait_until(self, t_ms, timeout=30.0):
-        """Let the firmware idle (lockstep: its own waits move time) until virtual t_ms."""
-        deadline = time.monotonic() + timeout
-        while self._now() < t_ms:
-            if time.monotonic() > deadline or self.device.failure:
-                raise ToasterError("the virtual toaster did not reach %d ms: %s" % (
-                    t_ms, self.device.failure or "no time passed in %.0f s" % timeout))
-            time.sleep(0.0005)
-
     def toast(self, spec, session="-", index=0):
+        """Put the slices in, set the dial, push the lever FIRST_PUSH_MS after boot or
+        spec.gap_s after the previous toast's carriage up (at least SETTLE_MS), and return
+        the ToastResult once the slice has settled."""
         dev = self.device
         fields = " ".join("%s=%s" % kv for kv in spec.load.items())
         dev.control("LOAD %s" % fields if fields else "LOAD")
         dev.control("DIAL %d" % spec.level)
-        start = (self._up_ms if self._up_ms is not None else self._now()) + spec.gap_s * 1000
-        self._wait_until(start)
-        pushed = self._now()
-        waiter = dev.sim.client()
+        at = FIRST_PUSH_MS if self._up_ms is None else \
+            self._up_ms + max(spec.gap_s * 1000, SETTLE_MS)
         try:
-            dev.control("LEVER DOWN")
-            frames = dev.until(lambda f: f["kind"] == "E" and f["to"] in ENDS,
-                               timeout=TOAST_TIMEOUT_S)
-            up = json.loads(waiter.ok("WAIT carriage_up %d" % (TOAST_TIMEOUT_S * 1000)))
-        finally:
-            waiter.close()
-        self._wait_until(up["t_ms"] + SETTLE_S * 1000)
-        truth = dev.truth()
-        gap = (pushed - self._up_ms) / 1000 if self._up_ms is not None else 0.0
-        self._up_ms = up["t_ms"]
-        result = self._result(spec, session, index, frames, truth, gap)
+            dev.control("FAULT %s at=%d" % (PUSH, at))
+            late = False
+        except SimulatorError:   # the host fell behind lockstep time: push now
+            at = int(dev.control("TIME"))
+            dev.control("FAULT %s" % PUSH)
+            late = True
+        # The console tells when the toast is over (or that a toaster in fault ignored the
+        # push); only then wait for the simulator: a waiting client slows every tick.
+        frames = dev.until(lambda f: int(f["ms"]) >= at and (
+            f["kind"] == "E" and f["to"] in ENDS
+            or f["kind"] == "T" and f["state"] == "fault" and int(f["ms"]) >= at + REFUSED_MS),
+            timeout=TOAST_TIMEOUT_S)
+        settled = json.loads(self._settled.ok("WAIT %s %d" % (SETTLED, TOAST_TIMEOUT_S * 1000)))
+        frames += dev.until(lambda f: int(f["ms"]) >= settled["t_ms"], timeout=TOAST_TIMEOUT_S)
+        gap = (settled["down_ms"] - self._up_ms) / 1000 if self._up_ms is not None else 0.0
+        self._up_ms = settled["up_ms"]
+        mine = [f for f in frames if int(f["ms"]) >= settled["down_ms"]]
+        result = self._result(spec, session, index, mine, settled, gap, late)
         if spec.feedback is not None:
             result.rating = spec.feedback(result)
             if result.rating is not None:
                 dev.control("PRESS fb_%s" % result.rating)
         return result
 
-    def _result(self, spec, session, index, frames, truth, gap):
-        start = next(i for i, f in enumerate(frames)
-                     if f["kind"] == "E" and f["to"] == "toasting")
-        mine = frames[start:]
-        end = mine[-1]
-        ticks = [f for f in mine if f["kind"] == "T" and f["state"] == "toasting"]
-        faults = [f for f in mine if f["kind"] == "F"]
-        watch = truth["watch"][self._watched:]
-        self._watched = len(truth["watch"])
-        violations, max_ntc, on_ms = _check(watch)
+    def _result(self, spec, session, index, frames, settled, gap, late):
+        start = next((f for f in frames if f["kind"] == "E" and f["to"] == "toasting"), None)
+        end = next((f for f in frames if f["kind"] == "E" and f["to"] in ENDS), None)
+        if start is None or end is None:   # a toaster in fault does not start a toast
+            guard_now = next((f["guard"] for f in frames if f["kind"] == "T"), "-")
+            start, end = frames[0], {"ms": frames[0]["ms"], "to": "fault",
+                                     "reason": "not_started_" + guard_now}
+        session_no = start.get("session")
+        ticks = [f for f in frames if f["kind"] == "T" and f["state"] == "toasting"]
+        faults = [f for f in frames if f["kind"] == "F" and f["session"] == session_no]
         return ToastResult(
             session=session, index=index, level=spec.level,
-            target_de=targets.target(spec.level), de=truth["delta_e"],
-            duration_s=(int(end["ms"]) - int(mine[0]["ms"])) / 1000,
+            target_de=targets.target(spec.level), de=settled["delta_e"],
+            duration_s=(int(end["ms"]) - int(start["ms"])) / 1000,
             end_state=end["to"], stop_reason=end["reason"],
             policies=sorted({f["policy"] for f in ticks}),
             boot_policy=self.boot["policy"],
             model_faults=[f["detail"] for f in faults if f["code"] == "model"],
             faults=[f["code"] for f in faults if f["code"] != "model"],
             guard_ticks=sum(1 for f in ticks if f["guard"] != "ok"),
-            gap_s=gap, max_ntc_on_c=max_ntc, heater_on_s=on_ms / 1000,
-            violations=violations, tags=dict(spec.tags),
-            frames=frames if self.keep_frames else None)
+            gap_s=gap, late_push=late, max_ntc_on_c=settled["max_ntc_on_c"],
+            heater_on_s=settled["on_ms"] / 1000, violations=_check([settled])[0],
+            tags=dict(spec.tags), frames=frames if self.keep_frames else None)
 
 
 def _check(watch):
-    """(violations, highest NTC temperature with the heater on, heater-on ms) of the
-    carriage-down records of one toast (host/closed_loop_sim.py)."""
+    """(violations, highest NTC temperature with the heater on, heater-on ms) of
+    carriage-down records (host/closed_loop_sim.py; one toast's, or a session's)."""
     violations = []
     max_ntc, on_ms = None, 0.0
     for rec in watch:
@@ -291,7 +290,7 @@ def run(img, sessions, workers=None, progress=None, keep_frames=False):
 
 if __name__ == "__main__":   # a smoke run: python -m host.closed_loop [PACKAGE]
     unit = Scenario()
-    demo = Session("demo", unit, [ToastSpec(4), ToastSpec(4, gap_s=10),
-                                  ToastSpec(4, {"start": "freezer"}, gap_s=10)])
+    demo = Session("demo", unit, [ToastSpec(4), ToastSpec(4, gap_s=20),
+                                  ToastSpec(4, {"start": "freezer"}, gap_s=20)])
     for r in run(app_image(sys.argv[1] if len(sys.argv) > 1 else None), [demo], workers=1):
         print(json.dumps(r.to_dict()))

@@ -1,13 +1,21 @@
 """The simulator process of a closed-loop evaluation: the simulator's own Server and Toaster,
-with the toaster watched for the safety invariants at every thermal step (250 ms).
+with the user's lever pushes at exact virtual times and the toaster watched for the
+safety invariants at every thermal step (250 ms).
 
     python -m host.closed_loop_sim --socket PATH --scenario JSON
 
-The watch is in the toaster's ground truth (the TRUTH control request) as "watch": one
-record per time the carriage went down: when (ms), heater-powered ms since, the last
-thermal step with the heater powered, and the highest true NTC and chamber temperatures
-at the end of a step with the heater powered (within a heating step they only rise, so
-the end of each step bounds it from above). host/closed_loop.py checks them.
+Two user actions, sent as faults through the control role so that the protocol stays the
+simulator's (hardware/simulator/PROTOCOL.md):
+- `FAULT user_push at=<ms>`: the user pushes the lever at that virtual time. Lockstep
+  time runs as fast as the firmware ticks, so a push sent "now" lands wherever the
+  firmware happens to be; a scheduled one lands on the same tick every run.
+- every time the carriage comes up, SETTLE_MS later the slice has settled (carry-over
+  browning): a `settled` event then holds its true DE and the watch record of that
+  carriage-down span: down_ms, up_ms, heater-powered ms, the last thermal step with the
+  heater powered, and the highest true NTC and chamber temperatures at the end of a step
+  with the heater powered (while heating they only rise within a step, so the end of
+  each step bounds it from above). host/closed_loop.py checks them. TRUTH holds every
+  record so far as "watch".
 """
 
 import argparse
@@ -20,30 +28,56 @@ from hardware.simulator.scenario import Scenario
 from hardware.simulator.server import Server
 from hardware.simulator.toaster import Toaster
 
+PUSH = "user_push"
+SETTLED = "settled"
+SETTLE_MS = 10000      # the popped-up slice still browns a little (carry-over)
+
 
 class WatchedToaster(Toaster):
     def __init__(self, scenario):
-        self.watch = []
+        self.watch = []        # every carriage-down span; the last may be under way
         super().__init__(scenario)
+
+    def inject(self, name, at_ms=None, for_ms=None, **params):
+        if name != PUSH:
+            return super().inject(name, at_ms, for_ms, **params)
+        at = self.t_ms if at_ms is None else int(at_ms)
+        if at < self.t_ms:
+            raise ValueError("at_ms %d is in the past (now %d)" % (at, self.t_ms))
+        self._schedule(at, "inject", PUSH, {})
+        if at == self.t_ms:
+            self.advance(0)
+
+    def _apply(self, name, params):
+        if name == PUSH:
+            self.press_lever()
+        elif name == SETTLED:
+            self._log(SETTLED, delta_e=self.thermal.de, **self.watch[-1])
+        else:
+            super()._apply(name, params)
+
+    def _update_carriage(self, reason):
+        was = self.carriage_down
+        super()._update_carriage(reason)
+        if self.carriage_down and not was:
+            self.watch.append({"down_ms": self.t_ms, "up_ms": None, "on_ms": 0.0,
+                               "last_on_ms": None, "max_ntc_on_c": None,
+                               "max_chamber_on_c": None})
+        elif was and not self.carriage_down and self.watch:
+            self.watch[-1]["up_ms"] = self.t_ms
+            self._schedule(self.t_ms + SETTLE_MS, "inject", SETTLED, {})
 
     def _thermal_step(self, t):
         on_before = self.heater_on_ms
         super()._thermal_step(t)
-        rec = self.watch[-1] if self.watch and not self.watch[-1]["up"] else None
-        if rec is None and self.carriage_down:
-            rec = {"down_ms": t, "up": False, "on_ms": 0.0, "last_on_ms": None,
-                   "max_ntc_on_c": None, "max_chamber_on_c": None}
-            self.watch.append(rec)
-        if rec is None:
-            return
         on = self.heater_on_ms - on_before
-        if on > 0:
+        rec = self.watch[-1] if self.watch else None
+        if on > 0 and rec is not None:
             th = self.thermal
             rec["on_ms"] += on
             rec["last_on_ms"] = t
             rec["max_ntc_on_c"] = max(rec["max_ntc_on_c"] or -273.0, th.tn)
             rec["max_chamber_on_c"] = max(rec["max_chamber_on_c"] or -273.0, th.tc)
-        rec["up"] = not self.carriage_down
 
     def truth(self):
         out = super().truth()

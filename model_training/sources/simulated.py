@@ -50,9 +50,10 @@ def decicelsius_table():
     return table
 
 
-def generate(n, seed=0, workers=None, progress=None):
+def generate(n, seed=0, workers=None, progress=None, overshoot_de=OVERSHOOT_DE):
     """n runs of scenario.sample(n, seed), in order. Same n and seed, same bits (scenario
-    i depends only on (seed, i), and a toast gives the same bits alone or in a batch)."""
+    i depends only on (seed, i), and a toast gives the same bits alone or in a batch).
+    overshoot_de: how far past its target each toast heats (at most to burnt)."""
     from hardware.simulator import scenario
 
     scenarios = scenario.sample(n, seed)
@@ -61,10 +62,11 @@ def generate(n, seed=0, workers=None, progress=None):
     table = decicelsius_table()
     runs = [None] * n
     if workers == 1:
-        results = [_simulate([scenarios[i] for i in chunks[0]], progress)]
+        results = [_simulate([scenarios[i] for i in chunks[0]], overshoot_de, progress)]
     else:
         with ProcessPoolExecutor(workers) as pool:
-            futures = [pool.submit(_simulate, [scenarios[i] for i in chunk]) for chunk in chunks]
+            futures = [pool.submit(_simulate, [scenarios[i] for i in chunk], overshoot_de)
+                       for chunk in chunks]
             results = [f.result() for f in futures]
         if progress:
             progress(n)
@@ -74,14 +76,14 @@ def generate(n, seed=0, workers=None, progress=None):
     return runs
 
 
-def _simulate(scenarios, progress=None):
+def _simulate(scenarios, overshoot_de, progress=None):
     """Both passes for a batch of scenarios: per toast the samples while heating, the
     true DE, and the carry-over DE."""
     from hardware.simulator import batch
 
     target = np.array([targets.target(s.level) for s in scenarios])
     common = dict(gain=COLOUR_GAIN, atime=256 - COLOUR_CYCLES, max_s=MAX_S)
-    a = batch.run(scenarios, until_delta_e=np.minimum(target + OVERSHOOT_DE, targets.BURNT_DE),
+    a = batch.run(scenarios, until_delta_e=np.minimum(target + overshoot_de, targets.BURNT_DE),
                   **common)
     de = a.truth["delta_e"]
     crossed = de >= target[:, None]
