@@ -47,6 +47,9 @@ from model_training import targets
 FIRST_PUSH_MS = 5000   # the first lever push, virtual ms after boot
 SETTLE_S = SETTLE_MS / 1000
 REFUSED_MS = 1000      # a toaster in fault still in fault this long after the push
+# The colour sensor sees the slices one thermal step (250 ms) late, so a push right after
+# a LOAD would start the toast on a reading of the slices taken out.
+LATE_PUSH_MS = 1000
 TOAST_TIMEOUT_S = 120  # wall clock for one toast (a toast takes well under a second)
 ENDS = ("done", "cancelled", "fault")
 CUTOFF_C = guard.CUTOFF_DC / 10
@@ -177,9 +180,9 @@ class Toaster:
         try:
             dev.control("FAULT %s at=%d" % (PUSH, at))
             late = False
-        except SimulatorError:   # the host fell behind lockstep time: push now
-            at = int(dev.control("TIME"))
-            dev.control("FAULT %s" % PUSH)
+        except SimulatorError:   # the host fell behind lockstep time: push a little later
+            at = int(dev.control("TIME")) + LATE_PUSH_MS
+            dev.control("FAULT %s at=%d" % (PUSH, at))
             late = True
         # The console tells when the toast is over (or that a toaster in fault ignored the
         # push); only then wait for the simulator: a waiting client slows every tick.
