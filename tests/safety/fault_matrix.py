@@ -197,9 +197,9 @@ CASES = [
     Case("clock_fast_10pct", ("clock_skew factor=1.1",), ends=("done",)),
     Case("clock_slow_10pct", ("clock_skew factor=0.9",), ends=("done",),
          cap_s=FIRMWARE_CAP_S / 0.9),
-    Case("flash_write_while_heating", action=ctrl_c_and_write, stall_ms=100, off_ms=300, ends=("reset",), codes=("reset_in_toast",)),
-    # the extras
-    # The E frame is among the frames dropped while the host was away.
+    Case("flash_write_while_heating", action=ctrl_c_and_write, stall_ms=100, off_ms=300,
+         ends=("reset",), codes=("reset_in_toast",)),
+    # the extras; the E frame is among the frames dropped while the host was away.
     Case("host_stops_reading", action=pause_host, ends=("done", "-")),
     Case("colour_sensor_fails", ("colour_bus",), policy=fs.ALWAYS, ends=("done",),
          codes=("model",)),
