@@ -15,6 +15,8 @@ _FATAL = ("manifest", "firmware", "outputs")
 # Colour sensor: 24 x 2.4 ms = 57.6 ms of integration, a fresh reading every 100 ms tick.
 _COLOUR_CYCLES = const(24)
 _COLOUR_GAIN = const(16)
+# The modules a model policy brings in and the fallback does without.
+_MODEL_MODULES = ("firmware.model_policy", "firmware.features", "firmware.tflite")
 
 
 def slot_dir():
@@ -62,20 +64,26 @@ def boot(slot, config, board):
     # and a model that fails it is dropped before the first toast.
     gc.collect()
     model, problem = _model(slot, failures, cause, flag)
+    start = (slot, config, board, cause, flag, colour)
+    try:
+        return _checked(*start, failures[:], model, problem)
+    except MemoryError:
+        if model is None:
+            raise
+        # The toaster comes first: without the model the firmware fits.
+        model = None
+        _forget_model()
+        return _checked(*start, failures + ["model"], None, "memory")
+
+
+def _checked(slot, config, board, cause, flag, colour, failures, model, problem):
+    """The file and output self-tests, then the loop (a model that fails them is dropped)."""
     gc.collect()
     version, found = selftest.files(slot)
     failures += [f for f in found + selftest.outputs(board) if f not in failures]
     if model is not None and "model" in found:
         model, problem = None, "selftest"
-    start = (slot, config, board, cause, flag, version, failures, colour)
-    try:
-        return _loop(*start, model, problem)
-    except MemoryError:
-        # The toaster comes first: without the model the firmware fits.
-        model = None
-        gc.collect()
-        failures.append("model")
-        return _loop(*start, None, "memory")
+    return _loop(slot, config, board, cause, flag, version, failures, colour, model, problem)
 
 
 def _loop(slot, config, board, cause, flag, version, failures, colour, model, problem):
@@ -130,7 +138,23 @@ def _model(slot, failures, cause, flag):
         return model_policy.load(folder), None
     except Exception as exc:
         failures.append("model")
+        _forget_model()
         return None, "load_" + type(exc).__name__
+
+
+def _forget_model():
+    """Unimport what only the model uses, so that the fallback gets its heap back."""
+    import sys
+    import firmware
+    for name in list(sys.modules):
+        for dropped in _MODEL_MODULES:
+            if name == dropped or name.startswith(dropped + "."):
+                del sys.modules[name]
+    for dropped in _MODEL_MODULES:
+        name = dropped.split(".")[1]
+        if hasattr(firmware, name):
+            delattr(firmware, name)
+    gc.collect()
 
 
 def _exists(path):

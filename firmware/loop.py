@@ -16,7 +16,7 @@ from firmware.sample import PERIOD_MS, Sample
 
 WDT_MS = const(2000)
 DEADLINE_US = const(200000)   # a model's start() or decide() must answer within 200 ms
-IDLE_EVERY = const(5)         # T frames every tick while toasting, every 5th otherwise
+IDLE_EVERY = const(5)         # T frames every tick of a toast, every 5th otherwise
 FEEDBACK_MS = const(600000)   # a finished toast takes feedback for 10 minutes
 BEEP_TICKS = const(3)         # buzzer at the end of a toast
 
@@ -145,7 +145,8 @@ class Loop:
         self._output(heat)
 
         self._ticks += 1
-        if self.state == TOASTING or self._ticks % IDLE_EVERY == 0:
+        # Every tick of a toast, the one that ended it too: it holds what decided the stop.
+        if toasting or self.state == TOASTING or self._ticks % IDLE_EVERY == 0:
             self._tick_frame(s, verdict)
 
     # -- sensors -------------------------------------------------------------------------

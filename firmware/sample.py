@@ -1,7 +1,11 @@
 # One control tick's sensor reading. The board fills the raw fields, the loop adds the
 # converted ones; the policy and firmware/features.py read it. One object, reused every
 # tick, so the hot loop allocates nothing for it.
-from micropython import const
+try:
+    from micropython import const
+except ImportError:     # CPython: training and host tools read samples too
+    def const(x):  # type: ignore[misc]  # micropython.const is generic
+        return x
 
 # The control period: one Sample every PERIOD_MS. Here rather than in loop.py so that a
 # model policy can check its package against it without importing the loop (boot loads the
