@@ -55,7 +55,7 @@ class Case:
     cap_s: float = FIRMWARE_CAP_S
     policy: str | None = None
     stall_ms: int | None = None
-    prepare: object = None        # prepare(folder, slot): change the device's flash
+    prepare: object = None        # prepare(slot folder): change the installed files
     horizon_s: float = 420.0      # watched at most this long after the push (true time)
     safe_c: float = SAFE_CHAMBER_C
     fuse: bool = False            # the thermal fuse must have opened by the end
@@ -86,7 +86,8 @@ def ctrl_c_and_write(dev):
 
 def corrupted_commands(dev):
     """Serial fuzzing: random bytes, truncated frames, cancel frames through a 1e-3
-    bit-error channel (only corrupted ones are sent) and replays of a spent number."""
+    bit-error channel (only corrupted ones are sent) and replays of a spent number; then
+    one valid command. Only the two valid commands may be accepted."""
     rng = random.Random(7)
     boot = dev.frames.boot["boot_id"]
     seq = dev.send("status")
@@ -104,7 +105,7 @@ def corrupted_commands(dev):
         dev.write(protocol.encode("C", seq, 0, "-", (boot, "cancel", "-")))   # a replay
         dev.write(bytes(frame[:rng.randrange(1, len(frame))]) + b"\n")        # truncated
         sent += 1
-    return {"corrupted_sent": sent}
+    return {"corrupted_sent": sent, "valid": [seq, dev.send("status")]}
 
 
 def repeated_and_conflicting(dev):
@@ -123,33 +124,30 @@ def repeated_and_conflicting(dev):
 def press_forever(button):
     def press(dev):
         return {"at_ms": int(dev.control("BUTTON %s 1;TIME" % button).split()[-1])}
-    press.__name__ = "hold_" + button
     return press
 
 
 # -- flash faults (before boot) ----------------------------------------------------------
 
-def flip_digit(rel):
-    """A bit flipped in a number of a text file (a calibration constant, say): the
-    file still parses, only its hash tells."""
+def flip_bit(rel, pick, mask):
+    """A bit flipped in a file of the installed slot (the manifest keeps the built file's
+    hash); pick(data) is the byte's index."""
     def flip(slot):
         path = slot / rel
         data = bytearray(path.read_bytes())
-        i = max(i for i, b in enumerate(data) if 0x30 <= b <= 0x38)
-        data[i] ^= 0x01
+        data[pick(data)] ^= mask
         path.write_bytes(bytes(data))
-    flip.__name__ = "flip_" + rel.replace("/", "_")
     return flip
 
 
-def flip_bit(rel):
-    def flip(slot):
-        path = slot / rel
-        data = bytearray(path.read_bytes())
-        data[len(data) // 2] ^= 0x10
-        path.write_bytes(bytes(data))
-    flip.__name__ = "flip_" + rel.replace("/", "_")
-    return flip
+def middle(data):
+    return len(data) // 2
+
+
+def last_digit(data):
+    """A number in a text file (a calibration constant, say): it still parses, only its
+    hash tells."""
+    return max(i for i, b in enumerate(data) if 0x30 <= b <= 0x38)
 
 
 NAN = "        return float('nan')"
@@ -187,10 +185,10 @@ CASES = [
     Case("model_raises", policy=RAISES, ends=("done",), codes=("model",)),
     Case("model_late", policy=LATE, ends=("done",), codes=("model",)),
     Case("model_never_stops", policy=fs.ALWAYS, ends=("done", "fault")),
-    Case("model_file_bit_flip", policy=fs.ALWAYS, prepare=flip_bit("model/model.json"),
-         ends=("done",), codes=("model",)),
-    Case("firmware_file_bit_flip", prepare=flip_digit("board.json"), ends=(),
-         codes=("selftest",), cap_s=0.0),
+    Case("model_file_bit_flip", policy=fs.ALWAYS,
+         prepare=flip_bit("model/model.json", middle, 0x10), ends=("done",), codes=("model",)),
+    Case("firmware_file_bit_flip", prepare=flip_bit("board.json", last_digit, 0x01),
+         ends=(), codes=("selftest",), cap_s=0.0),
     Case("serial_fuzzing", action=corrupted_commands, ends=("done",)),
     # With the MCU off nothing asks for time: stall_ms lets it run on the wall clock.
     Case("brownout", ("mains volts=90 for=300",), stall_ms=50, off_ms=RELAY_DROP_MS,
@@ -242,11 +240,9 @@ def run(case, scenario):
 
 
 def _device(img, case, sim_args):
-    if case.prepare is None:
-        return VirtualDevice(image=img, sim_args=sim_args, stall_ms=case.stall_ms)
     dev = VirtualDevice(image=img, sim_args=sim_args, stall_ms=case.stall_ms)
-    slot = image.install(img, dev.fs)
-    case.prepare(dev.fs / slot)
+    if case.prepare is not None:  # installed now, changed, and found installed at start
+        case.prepare(dev.fs / image.install(img, dev.fs))
     return dev
 
 
@@ -322,6 +318,8 @@ def _measure(case, push, on0, worst, truth, events, frames, boot, acted):
         "toast_end": _toast_end(frames),
         "state_after": final[-1] if final else "-",
         "codes": sorted({f["code"] for f in frames if f["kind"] == "F"}),
+        "accepted": [int(f["cmd_seq"]) for f in frames if f["kind"] == "R"
+                     and f["result"] == "ok"],
         "resets": [f["reset"] for f in frames if f["kind"] == "B"],
         "selftest": boot["selftest"],
         "heated_after_end_ms": resumed[0] - end_t if resumed else None,
@@ -387,6 +385,8 @@ def _judge(case, row):
         problems.append("no fault %s reported (got %s)" % ("/".join(case.codes), row["codes"]))
     if case.fuse and not row["fuse_open"]:
         problems.append("the thermal fuse did not open")
+    if "valid" in row and row["accepted"] != row["valid"]:
+        problems.append("commands accepted %s, sent valid %s" % (row["accepted"], row["valid"]))
     if row.get("heater_on_at_write"):
         problems.append("the file write ran with the heater on")
     return problems
