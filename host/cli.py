@@ -23,6 +23,7 @@ COMMANDS = {
     "export": "host.commands.export",
     "model card": "host.commands.model_card",
     "dataset from-telemetry": "host.commands.dataset",
+    "study household": "host.commands.study",
 }
 
 # One line of help per command group.
@@ -30,6 +31,7 @@ GROUPS = {
     "sim": "the simulated toaster on its own (no firmware)",
     "telemetry": "record, summarise and export the toaster's serial telemetry",
     "dataset": "training data sets made from the toaster's own telemetry",
+    "study": "simulated studies on the virtual toaster (the household learning its toaster)",
     "model": "model files and packages: check a .tflite against the firmware's interpreter, show a model card",
 }
 

@@ -35,7 +35,7 @@ SHIFT = {"dark": -STEP_DE, "light": STEP_DE, "right": 0.0, None: 0.0}
 # DE / L*-drop = 1.2-1.3 on simulated toasts of every level (1.25 over 16 toasts).
 LSTAR_START = 80.0
 DE_PER_LSTAR = 1.25
-START_TICKS = 10        # ticks averaged for the clear channel's start value
+START_TICKS = 10        # ticks whose median is the clear channel's start value
 CHANNELS = ("temp_dc", "adc", "r", "g", "b", "c")
 UNRATED = ("weak", "drop")
 
@@ -89,7 +89,8 @@ class Dataset:
 def browning(run):
     """Estimated DE per tick from the clear channel's drop since the start."""
     c = run.channels["c"].astype(np.float64)
-    c0 = c[:START_TICKS].mean()
+    # The median: a first reading can be cut short by the carriage going down.
+    c0 = float(np.median(c[:START_TICKS]))
     if c0 <= 0:
         return np.zeros(len(c))
     y0 = ((LSTAR_START + 16) / 116) ** 3
