@@ -29,6 +29,7 @@ AT_MS = 5000                      # faults land this far into the toast
 OVERSHOOT_C = 10.0                # the element radiates on for a few s after the cutoff
 SAFE_CHAMBER_C = CUTOFF_DC / 10 + OVERSHOOT_C
 FIRMWARE_CAP_S = MAX_TOAST_MS / 1000 + 1.0   # the guard's cap and one tick
+FUZZ_FRAMES = 100                 # x3 lines: the firmware takes one line a tick (30 s)
 RELAY_DROP_MS = 100               # R4: the charge pump drops the relay within 100 ms
 PERIOD_MS = 100                   # the control loop's tick
 WALL_S = 60.0                     # wall-clock bound of one run
@@ -87,12 +88,12 @@ def ctrl_c_and_write(dev):
 def corrupted_commands(dev):
     """Serial fuzzing: random bytes, truncated frames, cancel frames through a 1e-3
     bit-error channel (only corrupted ones are sent) and replays of a spent number; then
-    one valid command. Only the two valid commands may be accepted."""
+    one valid command. Only valid commands may be accepted."""
     rng = random.Random(7)
     boot = dev.frames.boot["boot_id"]
     seq = dev.send("status")
     sent = 0
-    for _ in range(300):
+    for _ in range(FUZZ_FRAMES):
         frame = bytearray(protocol.encode("C", seq + 1, 0, "-", (boot, "cancel", "-")))
         for i in range(len(frame) - 1):
             for bit in range(8):
@@ -320,6 +321,7 @@ def _measure(case, push, on0, worst, truth, events, frames, boot, acted):
         "codes": sorted({f["code"] for f in frames if f["kind"] == "F"}),
         "accepted": [int(f["cmd_seq"]) for f in frames if f["kind"] == "R"
                      and f["result"] == "ok"],
+        "frames_dropped": max([int(f["dropped"]) for f in frames if f["kind"] == "T"] or [0]),
         "resets": [f["reset"] for f in frames if f["kind"] == "B"],
         "selftest": boot["selftest"],
         "heated_after_end_ms": resumed[0] - end_t if resumed else None,
@@ -385,8 +387,12 @@ def _judge(case, row):
         problems.append("no fault %s reported (got %s)" % ("/".join(case.codes), row["codes"]))
     if case.fuse and not row["fuse_open"]:
         problems.append("the thermal fuse did not open")
-    if "valid" in row and row["accepted"] != row["valid"]:
+    if "valid" in row and not set(row["accepted"]) <= set(row["valid"]):
         problems.append("commands accepted %s, sent valid %s" % (row["accepted"], row["valid"]))
+    # Resynced: the valid command after the garbage was answered (unless its answer was
+    # among the frames dropped when the host lagged: a loaded machine in lockstep).
+    if "valid" in row and row["valid"][-1] not in row["accepted"] and not row["frames_dropped"]:
+        problems.append("no answer to the valid command after the garbage")
     if row.get("heater_on_at_write"):
         problems.append("the file write ran with the heater on")
     return problems
