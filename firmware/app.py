@@ -15,8 +15,9 @@ _FATAL = ("manifest", "firmware", "outputs")
 # Colour sensor: 24 x 2.4 ms = 57.6 ms of integration, a fresh reading every 100 ms tick.
 _COLOUR_CYCLES = const(24)
 _COLOUR_GAIN = const(16)
-# The modules a model policy brings in and the fallback does without.
-_MODEL_MODULES = ("firmware.model_policy", "firmware.features", "firmware.tflite")
+# The modules a model or baseline policy brings in and the fallback does without.
+_MODEL_MODULES = ("firmware.model_policy", "firmware.baselines", "firmware.features",
+                  "firmware.tflite")
 
 
 def slot_dir():
