@@ -20,6 +20,7 @@ from model_training.errors import DataError
 
 POLICIES = ("model", "timer", "rule")
 TUNING_RUNS = 400
+GUARD_STOPS = ("time_limit",)   # the guard, not the policy, ended the toast
 
 
 def training_source(package):
@@ -98,8 +99,10 @@ def _stats(results):
         "overdone_rate": round(sum(r.overdone for r in results) / n, 4),
         "time_to_done_s": round(float(np.mean(times)), 1) if len(times) else None,
         "violations": sum(len(r.violations) for r in results),
-        "guard_interventions": sum(1 for r in results if r.guard_ticks or r.faults),
+        "guard_interventions": sum(1 for r in results if r.guard_ticks or r.faults
+                                   or r.stop_reason in GUARD_STOPS),
         "max_ntc_on_c": round(max((r.max_ntc_on_c or 0.0) for r in results), 1),
+        "late_pushes": sum(r.late_push for r in results),
         "stop_reasons": _count(r.stop_reason for r in results),
     }
 

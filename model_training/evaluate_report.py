@@ -56,6 +56,7 @@ def markdown(summary, policies, plots):
             ("burnt", "burnt_rate"), ("time to done (s, mean)", "time_to_done_s"),
             ("safety violations", "violations"),
             ("toasts with a guard intervention", "guard_interventions"),
+            ("pushes the host made late (not on the scheduled tick)", "late_pushes"),
             ("highest chamber sensor with heater on (C)", "max_ntc_on_c"))
     lines += ["", "## Overall", "", "| | " + " | ".join(names) + " |",
               "|---|" + "---|" * len(names)]
@@ -125,19 +126,29 @@ def _errors(out, results):
 
 
 def _groups(out, summary):
+    """Bars per group; a second panel without the policies far behind (over 3 x the best
+    overall MAE), so that the close ones can be told apart."""
     import matplotlib.pyplot as plt
 
     names = list(summary["policies"])
+    overall = {n: summary["policies"][n]["browning_mae"] for n in names}
+    close = [n for n in names if overall[n] <= 3 * min(overall.values())]
     groups = [g for g in suite.GROUPS if g in summary["policies"][names[0]]["by_group"]]
-    fig, ax = plt.subplots(figsize=(10, 4.5))
-    width = 0.8 / len(names)
+    panels = [names] + ([close] if len(close) < len(names) else [])
+    fig, axes = plt.subplots(len(panels), 1, figsize=(10, 3.2 + 2.6 * len(panels)),
+                             squeeze=False)
     x = np.arange(len(groups))
-    for k, name in enumerate(names):
-        maes = [summary["policies"][name]["by_group"][g]["browning_mae"] for g in groups]
-        ax.bar(x + k * width, maes, width, color=COLOURS.get(name), label=name)
-    ax.set_xticks(x + width * (len(names) - 1) / 2, groups, rotation=30, ha="right")
-    ax.set(ylabel="browning MAE (DE)", title="Browning error by scenario group (lower wins)")
-    ax.legend()
+    for ax, shown in zip(axes[:, 0], panels):
+        width = 0.8 / len(shown)
+        for k, name in enumerate(shown):
+            maes = [summary["policies"][name]["by_group"][g]["browning_mae"] for g in groups]
+            ax.bar(x + k * width, maes, width, color=COLOURS.get(name), label=name)
+        ax.set_xticks(x + width * (len(shown) - 1) / 2, groups, rotation=30, ha="right")
+        ax.set(ylabel="browning MAE (DE)")
+        ax.legend(fontsize=8)
+    axes[0, 0].set_title("Browning error by scenario group (lower wins)")
+    if len(panels) > 1:
+        axes[1, 0].set_title("the same, %s only" % " and ".join(close))
     return _figure(out / "groups.png", fig)
 
 
