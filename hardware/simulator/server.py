@@ -315,6 +315,9 @@ class Server:
         if verb == "TIME":
             _args(words, 0, 0, "TIME")
             return "OK %d" % t.mcu_ms()
+        if verb == "RTC":  # a second clock on its own crystal: a clock_skew leaves it true
+            _args(words, 0, 0, "RTC")
+            return "OK %d" % t.t_ms
         if verb == "SET":
             _args(words, 2, 2, "SET <pin> <0|1>")
             if words[1] not in OUTPUT_PINS:
