@@ -21,12 +21,15 @@ SENSE_TICKS = const(2)        # R5: heater current against the command, 2 sample
 OFF_SETTLE_MS = const(30000)  # after heating the chamber may still rise this long
 OFF_WINDOW_MS = const(30000)  # then a rise of OFF_RISE_DC within 30-60 s while off ...
 OFF_RISE_DC = const(50)       # ... means something heats it: welded relay -> alarm
+CLOCK_MS = const(1000)        # R12: the tick clock against the second clock every ~1 s ...
+CLOCK_PCT = const(5)          # ... apart by more than 5 % -> fault (every time cap is in it)
 
 TIME_LIMIT = "time_limit"
 # A toaster with these faults must not toast again: the hardware that switches the heater
 # off has failed, or the firmware image is not the one built. The loop keeps the first two
-# in the persistent flag, so that a reset does not forget them.
-PERMANENT = ("relay_welded", "heating_while_off", "selftest")
+# in the persistent flag, so that a reset does not forget them. A clock that disagrees
+# with the second clock holds until a reset, which starts the comparison afresh.
+PERMANENT = ("relay_welded", "heating_while_off", "selftest", "clock")
 # Faults that sound the buzzer.
 ALARMS = ("overtemp", "relay_welded", "heating_while_off")
 
@@ -50,6 +53,8 @@ class Guard:
         self._min_prev = 0  # minimum temperature of the previous and current off-window
         self._min_now = 0
         self._win_ms = 0
+        self._rtc0 = -1     # second clock at the start of the clock window, -1: none yet
+        self._tick_ms = 0   # tick clock time in the window (sum of the samples' dt)
 
     def latch(self, code):
         """Latch a fault found outside the guard (self-test, an exception in the loop)."""
@@ -76,7 +81,7 @@ class Guard:
     def _sensors(self, s):
         """The first problem the sample shows, or None; keeps the histories up to date."""
         first, self._first = self._first, False
-        code = self.ntc.fault(s.adc)
+        code = self._clock(s) or self.ntc.fault(s.adc)
         if code is None and not self.ref_lo <= s.ref <= self.ref_hi:
             code = "adc_ref"
         if code is not None:
@@ -97,6 +102,23 @@ class Guard:
         if s.heat:
             return self._heating(s, t, last_adc)
         return self._cooling(s, t)
+
+    def _clock(self, s):
+        # R12: the tick clock times every limit; over about a second it must agree with
+        # the board's second clock (its RTC, on its own crystal) within CLOCK_PCT.
+        if s.rtc_ms < 0:
+            return None  # a board without a second clock
+        if self._rtc0 < 0:
+            self._rtc0, self._tick_ms = s.rtc_ms, 0
+            return None
+        self._tick_ms += s.dt_ms
+        rtc = s.rtc_ms - self._rtc0
+        if rtc < CLOCK_MS:
+            return None
+        tick, self._rtc0, self._tick_ms = self._tick_ms, s.rtc_ms, 0
+        if abs(tick - rtc) * 100 > rtc * CLOCK_PCT:
+            return "clock"
+        return None
 
     def _current(self, s):
         # R5: the heater current must follow the command. The carriage switch cuts it

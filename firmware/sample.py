@@ -17,6 +17,7 @@ class Sample:
     def __init__(self):
         # filled by the board (raw, as the hardware reports them)
         self.ms = 0            # board clock (time.ticks_ms domain) when the inputs were read
+        self.rtc_ms = -1       # a second clock (the board's RTC) in ms; -1: the board has none
         self.adc = 0           # chamber thermistor divider, 12-bit counts
         self.dial = 0          # browning dial ladder, 12-bit counts
         self.ref = 0           # fixed reference divider (ADC self-check), 12-bit counts

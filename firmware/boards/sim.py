@@ -59,8 +59,10 @@ class Board:
         self._queue = []    # commands that go out with the next wait
         self._snap = None   # reply fields of the last SNAP
         self._colour = None
+        self._rtc = -1
         self.i2c = I2C(self)
         self.outputs(0, 0, 0)
+        self._queue.append("RTC")
         self._queue.append("SNAP")
         self._send_queue()
 
@@ -89,6 +91,7 @@ class Board:
         if snap[0] == "OK" and len(snap) == 12:
             self._snap = snap
             self._colour = snap[11]
+            self._rtc = int(replies[-2][3:])  # RTC goes just before SNAP
 
     def reset_cause(self):
         return self._cause
@@ -135,6 +138,7 @@ class Board:
         s.fb_right = int(snap[8])
         s.fb_dark = int(snap[9])
         s.heat_sense = int(snap[10])
+        s.rtc_ms = self._rtc
 
     def ticks_ms(self):
         return self._now
@@ -146,6 +150,7 @@ class Board:
                 self._queue.append("SLEEP %d heartbeat %d" % (left, HEARTBEAT_MS))
             else:
                 self._queue.append("SLEEP %d" % left)
+        self._queue.append("RTC")
         self._queue.append("SNAP")
         self._send_queue()
 
