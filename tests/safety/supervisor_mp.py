@@ -4,8 +4,9 @@
 # Loop.run and Guard drive the scripted board of tests/firmware_cases; the clock the loop
 # times the model with is scripted too, so a slow model costs no real time.
 #
-# An example is {"start_c": chamber temperature at boot, "runs": [[n, tick], ...]}: each
-# tick repeated n times; a tick is [dtemp, adc, lever, cancel, sense, ref, model, cmd, skip,
+# An example is {"start_c": chamber temperature at boot, "skew": the tick clock's rate
+# against the second clock (the RTC) from tick "skew_at" on, "runs": [[n, tick], ...]}:
+# each tick repeated n times; a tick is [dtemp, adc, lever, cancel, sense, ref, model, cmd, skip,
 # fail]: the chamber temperature change (C), raw ADC counts (-1: from the temperature), the
 # lever and cancel inputs, the heater current sense (-1: as the hardware), the reference
 # offset (counts), the model's answer from now on (1 + an index into ANSWERS; 0: as before),
@@ -23,6 +24,8 @@ from firmware.policy import Policy
 
 ANSWERS = (True, False, float("nan"), float("inf"), float("-inf"), 2.5, None, "raise", "late")
 LATE_US = 250000  # past the loop's 200 ms deadline
+CLOCK_OFF = 0.05  # the guard's tolerance between the two clocks ...
+CLOCK_WITHIN_MS = 2100  # ... and how soon a larger difference must stop the heater
 
 
 class Violation(BaseException):
@@ -85,8 +88,11 @@ def command(seq, code):
 class Run:
     """One example through Loop.run; check() after every tick raises Violation."""
 
-    def __init__(self, start_c, runs):
+    def __init__(self, start_c, runs, skew, skew_at):
         self.ticks = [tick for n, tick in runs for _ in range(n)]
+        self.skew, self.skew_at = skew, skew_at
+        self.rtc = 0.0             # the second clock, ms
+        self.skewed_rtc = None     # its reading when the skew began
         self.i = 0
         self.seq = 1
         self.failed = False        # the current tick's sensor read failed
@@ -95,7 +101,7 @@ class Run:
         self.lever_up = False      # the lever was up since that fault
         self.on = {}               # heater-on ticks per toast
         self.seen = {"heat": 0, "cutoff": 0, "time_limit": 0, "model": 0, "fault": 0,
-                     "failed_read": 0, "late": 0}
+                     "failed_read": 0, "late": 0, "clock": 0}
         self.clock = Clock()
         loop_mod.time = self.clock
         self.model = Model(self.clock)
@@ -103,10 +109,18 @@ class Run:
         board = self.board
         self._read, self._feed = board.read, board.feed
         board.read, board.feed, board.wait = self.read, self.feed, self.wait
+        self.last_now = board.now
 
     def read(self, s):
         t = self.ticks[self.i]
         b = self.board
+        rate = 1.0
+        if self.i >= self.skew_at:
+            rate = self.skew
+            if self.skewed_rtc is None:
+                self.skewed_rtc = self.rtc
+        self.rtc += (b.now - self.last_now) / rate
+        self.last_now = b.now
         b.temp_c = min(max(b.temp_c + t[0], -40.0), 420.0)
         b.adc = None if t[1] < 0 else t[1]
         b.lever, b.cancel = t[2], t[3]
@@ -123,6 +137,7 @@ class Run:
             self.seen["failed_read"] += 1
             raise OSError(5)
         self._read(s)
+        s.rtc_ms = int(self.rtc)
 
     def feed(self):
         if self.failed:
@@ -148,6 +163,8 @@ class Run:
             self.lever_up = True
         if lp.guard.fault == "overtemp":
             self.seen["cutoff"] += 1
+        if lp.guard.fault == "clock":
+            self.seen["clock"] += 1
         if self.model.answer == "late" and lp.state == loop_mod.TOASTING:
             self.seen["late"] += 1
         if lp.policy is lp.fallback and lp.model is not None and lp.state == loop_mod.TOASTING:
@@ -173,6 +190,10 @@ class Run:
             raise Violation("heater on %d ticks in one toast: %s" % (on, where))
         if self.blocked:
             raise Violation("heater on after a fault, without a restart: " + where)
+        if (self.skewed_rtc is not None and abs(self.skew - 1.0) > CLOCK_OFF
+                and self.rtc - self.skewed_rtc > CLOCK_WITHIN_MS):
+            raise Violation("heater on with the clock %.2f x the second clock: %s"
+                            % (self.skew, where))
 
     def go(self):
         try:
@@ -190,7 +211,8 @@ def main():
         if not line:
             return
         example = json.loads(line)
-        print(json.dumps(Run(example["start_c"], example["runs"]).go()))
+        print(json.dumps(Run(example["start_c"], example["runs"], example["skew"],
+                             example["skew_at"]).go()))
         gc.collect()
 
 
