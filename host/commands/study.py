@@ -19,8 +19,8 @@ def add_arguments(parser):
     parser.add_argument("--users", type=int, default=4, metavar="N", help="users (default 4)")
     parser.add_argument("--rounds", type=int, default=4, metavar="R",
                         help="rounds, the first on the factory model (default 4)")
-    parser.add_argument("--toasts", type=int, default=6, metavar="T",
-                        help="toasts per user per round (default 6)")
+    parser.add_argument("--toasts", type=int, default=5, metavar="T",
+                        help="toasts per user per round (default 5)")
     parser.add_argument("--base", metavar="PKG", help="the factory package of round 1 "
                         "(default: trained first on simulated toasts into OUT/factory)")
     parser.add_argument("--unrated", choices=("weak", "drop"), default="weak",
