@@ -37,7 +37,11 @@ def main():
         raise SystemExit("firmware: cannot read %s/board.json: %s" % (slot, exc))
     board = boards.load(config)  # drives the heater enable low first
     try:
-        loop = boot(slot, config, board)
+        try:
+            loop = boot(slot, config, board)
+        except Exception as exc:
+            _boot_failed(exc)
+            raise
         config = None  # boot has taken what it needs: the heap is the loop's now
         gc.collect()
         loop.run()
@@ -46,6 +50,18 @@ def main():
             board.safe()
         except Exception:
             pass
+
+
+def _boot_failed(exc):
+    """The loop could not be built (a damaged module, say): the heater stays off and the host
+    still learns why, in an F frame of its own."""
+    import sys
+    try:
+        from firmware import protocol
+        out = getattr(sys.stdout, "buffer", sys.stdout)
+        out.write(protocol.encode("F", 0, 0, "-", (0, "boot", type(exc).__name__)))
+    except Exception:
+        pass  # the protocol module itself may be what is damaged
 
 
 def boot(slot, config, board):

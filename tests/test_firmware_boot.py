@@ -73,3 +73,18 @@ def test_ctrl_c_drops_the_heater_and_leaves_a_repl(micropython):
         truth = dev.truth()
         assert not truth["heater_on"] and not truth["carriage_down"]
         assert truth["outputs"]["heat_en"] == 0 and truth["outputs"]["hold"] == 0
+
+
+def test_a_damaged_module_stops_the_boot_and_says_why(micropython, tmp_path):
+    folder = tmp_path / "fs"
+    slot = folder / image.install(image.build("sim", compile=True), folder)
+    module = slot / "firmware" / "guard.mpy"
+    data = bytearray(module.read_bytes())
+    data[1] ^= 0xFF   # the .mpy version byte: as a module for another MicroPython would be
+    module.write_bytes(bytes(data))
+    with VirtualDevice(fs=folder) as dev:
+        fault = dev.expect("F")
+        dev.control("LEVER DOWN")
+        events = dev.events()
+    assert (fault["code"], fault["session"]) == ("boot", "0"), fault
+    assert not any(e["kind"] == "relay_close" for e in events)
