@@ -6,12 +6,15 @@ The suite is a list of sessions (host/closed_loop.py): one toaster unit toasting
 batches in a row, so that second, third and fourth batches meet a toaster warmed by the
 batches before (toasted by the policy under test, as at home), after a reload gap.
 
-| what | distribution |
-|---|---|
-| unit (heater rating, region and mains voltage, kitchen temperature, part tolerances and noise) | the first toast's scenario.sample_one(SEED, 4 j) for session j: hardware/simulator/scenario.py's distribution (600-1500 W; EU 230 V +-10 % 60 %, NA 120 V +-5 % 40 %; 15-30 C) |
-| toasts in the session | 1, 2, 3 or 4, equally likely (40 % cold toaster, 60 % warm) |
-| toast k's bread, thickness, density, water, slices, start (room, fridge, freezer), level | scenario.sample_one(SEED, 4 j + k): the documented distribution |
-| reload gap before toast k > 0 | uniform 15-90 s from the previous toast's carriage up (the slice is measured 10 s after it) |
+Session j (hardware/simulator/scenario.py's documented distribution throughout):
+- unit: heater rating, region and mains voltage, kitchen temperature, part tolerances
+  and noise of scenario.sample_one(SEED, 4 j) (600-1500 W; EU 230 V +-10 % 60 %, NA
+  120 V +-5 % 40 %; 15-30 C);
+- 1, 2, 3 or 4 toasts, equally likely (40 % of toasts on a cold toaster, 60 % warm);
+- toast k: bread, thickness, density, water, slices, start (room, fridge, freezer) and
+  level of scenario.sample_one(SEED, 4 j + k);
+- before toast k > 0 a reload gap uniform in 15-90 s from the previous toast's carriage
+  up (its slice is measured 10 s after it).
 
 Toast i depends only on (seed, its session): asking for more toasts keeps the earlier ones.
 Groups (a toast may be in several): frozen, fridge, room start; cold / warm toaster;
