@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: setup
-	$(BIN)/python -m host.demo
+	$(BIN)/toaster demo
 
 test: setup
 	$(BIN)/python -m pytest -n 2

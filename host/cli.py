@@ -24,6 +24,7 @@ COMMANDS = {
     "model card": "host.commands.model_card",
     "dataset from-telemetry": "host.commands.dataset",
     "study household": "host.commands.study",
+    "demo": "host.commands.demo",
 }
 
 # One line of help per command group.

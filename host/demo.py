@@ -1,4 +1,4 @@
-"""`make demo`: the main job end to end on the virtual toaster.
+"""`toaster demo` (`make demo`): the main job end to end on the virtual toaster.
 
 1. train a model on simulated toasts and export it as a verified int8 package
    (`toaster train --source sim`);
@@ -11,7 +11,6 @@
 """
 
 import json
-import sys
 import threading
 import time
 from pathlib import Path
@@ -206,20 +205,3 @@ def _relative(path):
         return str(Path(path).resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
-
-
-def main():
-    out = ROOT / "out" / "demo" / time.strftime("%Y%m%d-%H%M%S")
-    try:
-        demo(out)
-    except ToasterError as exc:
-        print("demo: %s" % exc, file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("demo: interrupted", file=sys.stderr)
-        return 130
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
