@@ -63,17 +63,15 @@ def household(n, seed=0):
     return users
 
 
-def toast_round(package, users, toasts_each, folder, rng, progress=None, heapsize=None,
-                gap_s=GAP_S):
+def toast_round(package, users, toasts_each, folder, rng, progress=None, gap_s=GAP_S):
     """Every user toasts toasts_each slices (in turns) on the virtual device running
     `package`, flashed over its serial port and recorded from it by the host recorder
     into folder. Returns one row per toast."""
-    from host import closed_loop, demo, flash
-    from host.telemetry import summary
+    from host import demo, flash
     from host.virtual_device import VirtualDevice
 
     rows = []
-    device = VirtualDevice(console="pty", **({"heapsize": heapsize} if heapsize else {}))
+    device = VirtualDevice(console="pty")
     watched(device)
     with device:
         flash.flash(device.port, "sim", model=package, say=lambda line: None)
@@ -82,36 +80,13 @@ def toast_round(package, users, toasts_each, folder, rng, progress=None, heapsiz
             device.control("RESET HARD")   # the recording starts with the boot frame
             recording.wait_boot()
             demo.wait_for_loop(device)
-            seen = 0
             for _ in range(toasts_each):
                 for user in users:
-                    device.control("LOAD start=room")
-                    # The colour sensor sees new slices 250 ms late (host/closed_loop.py):
-                    # the lever goes down a second after they are in.
-                    wait_until(device, int(device.control("TIME")) + closed_loop.LATE_PUSH_MS)
-                    up_ms = demo.push_lever(device, user.level)
-                    # The popped-up slice still browns a little: its colour once settled.
-                    wait_until(device, up_ms + closed_loop.SETTLE_S * 1000)
-                    truth = device.truth()
-                    de = float(truth["delta_e"])
-                    rating, pressed = user.rate(de, rng)
-                    if pressed:
-                        device.control("PRESS fb_%s" % rating)
-                    session = recording.toast(up_ms + 1000)
-                    if rows and session.path.name == rows[-1]["file"]:
+                    row, up_ms = toast(device, recording, user, rng)
+                    if rows and row["file"] == rows[-1]["file"]:
                         raise DataError("the toaster did not start %s's toast (see %s)"
                                         % (user.name, folder))
-                    s = summary.summarise(session)
-                    rows.append({"user": user.name, "level": user.level, "de": round(de, 2),
-                                 "preferred_de": user.preferred_de,
-                                 "error_de": round(de - user.preferred_de, 2),
-                                 "deserved": rating, "pressed": pressed,
-                                 "recorded_rating": s["rating"], "model": s["model"],
-                                 "policy": s["policy"], "stop_reason": s["stop_reason"],
-                                 "duration_s": s["duration_s"], "faults": s["faults"],
-                                 "guard_ticks": s["guard_ticks"], "file": s["file"],
-                                 "violations": violations(truth, seen)})
-                    seen = len(truth["watch"])
+                    rows.append(row)
                     # The next user comes later: the toaster cools in between.
                     wait_until(device, up_ms + 1000 * rng.uniform(*gap_s))
                     if progress:
@@ -119,6 +94,34 @@ def toast_round(package, users, toasts_each, folder, rng, progress=None, heapsiz
         finally:
             recording.stop()
     return rows
+
+
+def toast(device, recording, user, rng):
+    """One slice at the user's level, rated as the user sees it: (row, carriage-up ms)."""
+    from host import closed_loop, demo
+    from host.telemetry import summary
+
+    seen = len(device.truth()["watch"])
+    device.control("LOAD start=room")
+    # The colour sensor sees new slices 250 ms late (host/closed_loop.py): the lever goes
+    # down a second after they are in.
+    wait_until(device, int(device.control("TIME")) + closed_loop.LATE_PUSH_MS)
+    up_ms = demo.push_lever(device, user.level)
+    # The popped-up slice still browns a little: its colour once settled.
+    wait_until(device, up_ms + closed_loop.SETTLE_S * 1000)
+    truth = device.truth()
+    de = float(truth["delta_e"])
+    rating, pressed = user.rate(de, rng)
+    if pressed:
+        device.control("PRESS fb_%s" % rating)
+    s = summary.summarise(recording.toast(up_ms + 1000))
+    return {"user": user.name, "level": user.level, "de": round(de, 2),
+            "preferred_de": user.preferred_de, "error_de": round(de - user.preferred_de, 2),
+            "deserved": rating, "pressed": pressed, "recorded_rating": s["rating"],
+            "model": s["model"], "policy": s["policy"], "stop_reason": s["stop_reason"],
+            "duration_s": s["duration_s"], "faults": s["faults"],
+            "guard_ticks": s["guard_ticks"], "file": s["file"],
+            "violations": violations(truth, seen)}, up_ms
 
 
 def watched(device):
@@ -170,7 +173,7 @@ def round_summary(rows):
 
 
 def study(out, users, rounds, toasts_each, base, seed=0, unrated="weak", say=print,
-          progress_factory=None, heapsize=None, gap_s=GAP_S):
+          progress_factory=None, gap_s=GAP_S):
     """The whole study; base: the factory package of round 1. Writes out/study.json,
     returns its dict (per round: model, targets, summary)."""
     from model_training import package, pipeline
@@ -186,8 +189,7 @@ def study(out, users, rounds, toasts_each, base, seed=0, unrated="weak", say=pri
         bar = progress_factory(len(users) * toasts_each, "round %d" % k) \
             if progress_factory else None
         rows = toast_round(current, users, toasts_each, folder, rng,
-                           progress=bar.update if bar else None, heapsize=heapsize,
-                           gap_s=gap_s)
+                           progress=bar.update if bar else None, gap_s=gap_s)
         if bar:
             bar.close()
         summary = round_summary(rows)
@@ -208,9 +210,9 @@ def study(out, users, rounds, toasts_each, base, seed=0, unrated="weak", say=pri
 
 
 def line(k, model, s):
-    return ("round %d  model %s  toasts %d rated %d  just right %s  happy %.0f %%  "
-            "DE error %.2f (bias %+.2f)  burnt %d  guard %d  violations %d"
-            % (k, model, s["toasts"], s["rated"],
+    return ("round %d  model %s (decided %d)  toasts %d rated %d  just right %s  "
+            "happy %.0f %%  DE error %.2f (bias %+.2f)  burnt %d  guard %d  violations %d"
+            % (k, model, s["model_decided"], s["toasts"], s["rated"],
                "-" if s["right_share"] is None else "%.0f %%" % (100 * s["right_share"]),
                100 * s["happy_share"], s["de_mae"], s["de_bias"], s["burnt"],
                s["guard_interventions"], s["violations"]))
