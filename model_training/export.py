@@ -26,7 +26,11 @@ from model_training.errors import DataError
 
 MIN_AGREEMENT = 0.97       # share of held-out ticks whose decision int8 == float
 MIN_LITERT_AGREEMENT = 0.99  # ... whose decision LiteRT == TFLM
-MAX_LITERT_STEPS = 32        # a sanity bound: a broken export differs by far more
+# A sanity bound on LiteRT's optimized kernels against TFLM's reference ones: healthy
+# packages trained from telemetry have measured up to 52 steps apart on a few ticks (with the
+# same decision on 99.99 % of them); a broken export differs by far more, and the decision
+# agreement below is the check that matters.
+MAX_LITERT_STEPS = 96
 CALIBRATION_RUNS = 40      # calibration rows come from this many training runs ...
 CALIBRATION_ROWS = 400     # ... drawn at random
 FIRMWARE_ROWS = 300        # rows run through the firmware interpreter for bit-exactness
