@@ -158,9 +158,9 @@ def test_host_that_stops_reading_makes_the_device_drop_frames(micropython, firmw
         # The firmware went on: virtual time ran far beyond what 4 KB of frames cover...
         assert int(dev.control("TIME")) - t0 > 40 * 500
         dev.resume_reading()
-        # ...and it counted what it could not send.
-        tick = dev.expect(lambda f: f["kind"] == "T" and int(f["dropped"]) > 0, timeout=20)
-        assert int(tick["dropped"]) > 10
+        # ...and it counted what it could not send (the frames still in the pipe left before
+        # most of the drops: the count shows in a later one).
+        dev.expect(lambda f: f["kind"] == "T" and int(f["dropped"]) > 10, timeout=20)
 
 
 def test_frames_are_queued_up_to_a_bound(micropython, firmware_image):

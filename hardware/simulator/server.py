@@ -467,11 +467,17 @@ class Server:
                 raise RequestError(str(exc)) from None
             return "OK"
         if verb == "FAULT":
+            usage = "usage: FAULT <name> [key=value ...] [at=<ms> | in=<ms>] [for=<ms>]"
             if len(words) < 2:
-                raise RequestError("usage: FAULT <name> [key=value ...] [at=<ms>] [for=<ms>]")
+                raise RequestError(usage)
             params = _keywords(words[2:])
             at = params.pop("at", None)
+            after = params.pop("in", None)
             duration = params.pop("for", None)
+            if at is not None and after is not None:
+                raise RequestError(usage)
+            if after is not None:  # from now: in the same request as a LEVER DOWN, exact
+                at = str(t.t_ms + _int(after, 0, None, "in"))
             try:
                 t.inject(words[1], at_ms=None if at is None else _int(at, 0, None, "at"),
                          for_ms=None if duration is None else _int(duration, 1, None, "for"), **params)
