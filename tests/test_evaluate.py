@@ -75,12 +75,16 @@ def test_timer_toasts_its_time_and_the_runner_reports(packages):
 def test_rule_stops_on_colour(packages):
     """The colour rule decides from the clear channel: a room-temperature slice at level
     4 ends near its target (the rule's parameters here are close to tuned ones), and the
-    same toast again comes out the same."""
+    same toast again comes out the same (bit for bit when the host pushed the lever on
+    time; a host that fell behind lockstep time pushes late, and says so)."""
     (r,) = _toast(packages / "rule", [closed_loop.ToastSpec(level=4)])
     assert r.policies == ["rule"] and r.stop_reason == "policy"
     assert abs(r.error) < 4.0
     (again,) = _toast(packages / "rule", [closed_loop.ToastSpec(level=4)])
-    assert (again.de, again.duration_s) == (r.de, r.duration_s)   # lockstep: bit for bit
+    if not (r.late_push or again.late_push):   # lockstep: bit for bit, pushed on time
+        assert (again.de, again.duration_s) == (r.de, r.duration_s)
+    else:   # a busy host pushed later than scheduled: a slightly different toast
+        assert abs(again.de - r.de) < 1.0 and abs(again.duration_s - r.duration_s) < 3
 
 
 def test_a_model_that_did_not_load_is_refused(tmp_path):
