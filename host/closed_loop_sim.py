@@ -20,12 +20,10 @@ simulator's (hardware/simulator/PROTOCOL.md):
 
 import argparse
 import json
-import signal
 import sys
-import threading
 
 from hardware.simulator.scenario import Scenario
-from hardware.simulator.server import Server
+from hardware.simulator.server import Server, serve
 from hardware.simulator.toaster import Toaster
 
 PUSH = "user_push"
@@ -103,14 +101,7 @@ def main(argv=None):
     parser.add_argument("--scenario", required=True, help="Scenario fields as JSON")
     args = parser.parse_args(argv)
     scenario = Scenario(**json.loads(args.scenario))
-    done = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: done.set())
-    server = QuietServer(args.socket, toaster=WatchedToaster(scenario)).start()
-    print("ready %s %d" % (args.socket, server.toaster.t_ms), flush=True)
-    done.wait()
-    server.stop()
-    return 0
+    return serve(QuietServer(args.socket, toaster=WatchedToaster(scenario)))
 
 
 if __name__ == "__main__":

@@ -7,12 +7,10 @@ SIGTERM, then removes the socket.
 
 import argparse
 import logging
-import signal
 import sys
-import threading
 
 from hardware.simulator.options import add_scenario_arguments, scenario_from_args
-from hardware.simulator.server import Server
+from hardware.simulator.server import Server, serve
 
 
 def main(argv=None):
@@ -33,18 +31,7 @@ def main(argv=None):
         parser.error(str(exc))
     if args.stall_ms is not None and args.stall_ms <= 0:
         parser.error("--stall-ms must be positive")
-    done = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: done.set())
-    try:
-        server = Server(args.socket, scenario, realtime=args.realtime, stall_ms=args.stall_ms).start()
-    except OSError as exc:
-        print("simulator: cannot serve %s: %s" % (args.socket, exc.strerror or exc), file=sys.stderr)
-        return 1
-    print("ready %s %d" % (args.socket, server.toaster.t_ms), flush=True)
-    done.wait()
-    server.stop()
-    return 0
+    return serve(Server(args.socket, scenario, realtime=args.realtime, stall_ms=args.stall_ms))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ changes nothing.
 import json
 import logging
 import os
+import signal
 import socket
+import sys
 import threading
 import time
 
@@ -550,3 +552,20 @@ class Server:
             if left <= 0 or self._stop.is_set():
                 return "ERR timeout"
             self.changed.wait(min(left, 0.05))
+
+
+def serve(server):
+    """Start the server, say `ready <path> <t_ms>` (what the virtual device waits for) and
+    serve until SIGINT or SIGTERM."""
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    try:
+        server.start()
+    except OSError as exc:
+        print("simulator: cannot serve %s: %s" % (server.path, exc.strerror or exc), file=sys.stderr)
+        return 1
+    print("ready %s %d" % (server.path, server.toaster.t_ms), flush=True)
+    done.wait()
+    server.stop()
+    return 0
