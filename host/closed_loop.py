@@ -181,8 +181,9 @@ class Toaster:
             dev.control("FAULT %s at=%d" % (PUSH, at))
             late = False
         except SimulatorError:   # the host fell behind lockstep time: push a little later
-            at = int(dev.control("TIME")) + LATE_PUSH_MS
-            dev.control("FAULT %s at=%d" % (PUSH, at))
+            # (one request: between two, the firmware runs on)
+            now = int(dev.control("FAULT %s in=%d;TIME" % (PUSH, LATE_PUSH_MS)).split()[-1])
+            at = now + LATE_PUSH_MS
             late = True
         # The console tells when the toast is over (or that a toaster in fault ignored the
         # push); only then wait for the simulator: a waiting client slows every tick.
