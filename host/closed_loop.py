@@ -140,11 +140,7 @@ class Toaster:
     def __init__(self, img, unit, keep_frames=False):
         self.unit = unit
         self.keep_frames = keep_frames
-        self.device = VirtualDevice(image=img)
-        # The watched simulator (host/closed_loop_sim.py) instead of the plain one.
-        self.device.sim.argv[1:] = ["-m", "host.closed_loop_sim", "--socket",
-                                    self.device.socket_path,
-                                    "--scenario", json.dumps(unit.to_dict())]
+        self.device = watch(VirtualDevice(image=img), unit)
         self.boot = None
         self._settled = None   # the simulator's control connection that waits for toasts
         self._up_ms = None     # the previous toast's carriage up (virtual ms)
@@ -224,11 +220,19 @@ class Toaster:
             faults=[f["code"] for f in faults if f["code"] != "model"],
             guard_ticks=sum(1 for f in ticks if f["guard"] != "ok"),
             gap_s=gap, late_push=late, max_ntc_on_c=settled["max_ntc_on_c"],
-            heater_on_s=settled["on_ms"] / 1000, violations=_check([settled])[0],
+            heater_on_s=settled["on_ms"] / 1000, violations=check([settled])[0],
             tags=dict(spec.tags), frames=frames if self.keep_frames else None)
 
 
-def _check(watch):
+def watch(device, unit):
+    """The virtual device (not started yet) with the watched simulator
+    (host/closed_loop_sim.py) of a toaster unit instead of the plain one."""
+    device.sim.argv[1:] = ["-m", "host.closed_loop_sim", "--socket", device.socket_path,
+                           "--scenario", json.dumps(unit.to_dict())]
+    return device
+
+
+def check(watch):
     """(violations, highest NTC temperature with the heater on, heater-on ms) of
     carriage-down records (host/closed_loop_sim.py; one toast's, or a session's)."""
     violations = []

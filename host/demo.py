@@ -84,16 +84,21 @@ class Recording:
                            "device time %s ms of %d)" % (self.folder, reached, until_ms))
 
 
+def wait_until(device, t_ms, timeout=60.0):
+    """Let the firmware run until the simulator's time reaches t_ms (in lockstep, virtual
+    time runs only in the control loop's waits)."""
+    deadline = time.monotonic() + timeout
+    while int(device.control("TIME")) < t_ms:
+        if time.monotonic() > deadline or device.failure:
+            raise ToasterError("the virtual toaster's time stood still short of %d ms: %s"
+                               % (t_ms, device.failure or "no time passed in %.0f s" % timeout))
+        time.sleep(0.001)
+
+
 def wait_for_loop(device, timeout=30.0):
     """Wait until the firmware's control loop runs: a lever pushed before that is
-    ignored (a toaster powered up with its carriage down never heats). In lockstep,
-    virtual time runs only in the loop's waits."""
-    deadline = time.monotonic() + timeout
-    while int(device.control("TIME")) < 1000:
-        if time.monotonic() > deadline or device.failure:
-            raise ToasterError("the firmware did not start: %s"
-                               % (device.failure or "no time passed in %.0f s" % timeout))
-        time.sleep(0.01)
+    ignored (a toaster powered up with its carriage down never heats)."""
+    wait_until(device, 1000, timeout)
 
 
 def push_lever(device, level, timeout_s=60):

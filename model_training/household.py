@@ -10,7 +10,6 @@ from that telemetry with the current one as its base, and the next round runs on
 """
 
 import json
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -70,10 +69,11 @@ def toast_round(package, users, toasts_each, folder, rng, progress=None, gap_s=G
     from host import demo, flash
     from host.virtual_device import VirtualDevice
 
+    from hardware.simulator.scenario import Scenario
+    from host import closed_loop
+
     rows = []
-    device = VirtualDevice(console="pty")
-    watched(device)
-    with device:
+    with closed_loop.watch(VirtualDevice(console="pty"), Scenario()) as device:
         flash.flash(device.port, "sim", model=package, say=lambda line: None)
         recording = demo.Recording(device.port, Path(folder))
         try:
@@ -88,7 +88,7 @@ def toast_round(package, users, toasts_each, folder, rng, progress=None, gap_s=G
                                         % (user.name, folder))
                     rows.append(row)
                     # The next user comes later: the toaster cools in between.
-                    wait_until(device, up_ms + 1000 * rng.uniform(*gap_s))
+                    demo.wait_until(device, up_ms + 1000 * rng.uniform(*gap_s))
                     if progress:
                         progress(1)
         finally:
@@ -105,10 +105,10 @@ def toast(device, recording, user, rng):
     device.control("LOAD start=room")
     # The colour sensor sees new slices 250 ms late (host/closed_loop.py): the lever goes
     # down a second after they are in.
-    wait_until(device, int(device.control("TIME")) + closed_loop.LATE_PUSH_MS)
+    demo.wait_until(device, int(device.control("TIME")) + closed_loop.LATE_PUSH_MS)
     up_ms = demo.push_lever(device, user.level)
     # The popped-up slice still browns a little: its colour once settled.
-    wait_until(device, up_ms + closed_loop.SETTLE_S * 1000)
+    demo.wait_until(device, up_ms + closed_loop.SETTLE_S * 1000)
     truth = device.truth()
     de = float(truth["delta_e"])
     rating, pressed = user.rate(de, rng)
@@ -124,32 +124,13 @@ def toast(device, recording, user, rng):
             "violations": violations(truth, seen)}, up_ms
 
 
-def watched(device):
-    """The virtual device's simulator as host/closed_loop.py runs it: watched for the
-    safety invariants at every thermal step (host/closed_loop_sim.py)."""
-    from hardware.simulator.scenario import Scenario
-
-    device.sim.argv[1:] = ["-m", "host.closed_loop_sim", "--socket", device.socket_path,
-                           "--scenario", json.dumps(Scenario().to_dict())]
-
-
-def wait_until(device, t_ms, timeout=60.0):
-    """Let the firmware idle until virtual time t_ms (in lockstep its waits move time)."""
-    deadline = time.monotonic() + timeout
-    while int(device.control("TIME")) < t_ms:
-        if time.monotonic() > deadline or device.failure:
-            raise DataError("the virtual toaster stood still: %s" % (device.failure or
-                                                                     "no time passed"))
-        time.sleep(0.001)
-
-
 def violations(truth, seen):
     """Guardrail violations of the toast whose watch records start at `seen`: heater on
     at the cutoff or past the time limit (host/closed_loop.py's checks of the simulator's
     truth), the thermal fuse open. The study requires none."""
     from host import closed_loop
 
-    out = closed_loop._check(truth["watch"][seen:])[0]
+    out = closed_loop.check(truth["watch"][seen:])[0]
     if truth.get("fuse_open"):
         out.append("the thermal fuse opened")
     return out
