@@ -1,14 +1,20 @@
 # The sim board: the toaster's hardware is the simulator (hardware/simulator/PROTOCOL.md),
 # reached over the Unix socket named by TOASTER_SIM_SOCKET. A control tick costs one round
 # trip: outputs, flag and watchdog feed are queued and go out with the wait, whose line
-# ends with SNAP, the inputs for the next tick.
+# ends with SNAP, the inputs for the next tick. Replies stay bytes: str pieces would each
+# be looked up in the qstr pool, and a socket's readline reads one byte per system call.
+import binascii
 import os
 import socket
 import struct
 import sys
 
+from micropython import const
+
 from firmware.boards import HEARTBEAT_MS
 
+_RECV = const(128)  # a tick's reply is ~100 bytes
+_LF = const(10)
 _OUTPUTS = ("heat_en", "hold", "buzzer")
 
 
@@ -28,13 +34,12 @@ class I2C:
 
     def readfrom_mem_into(self, addr, reg, buf):
         if reg == 0xB4 and len(buf) == 8 and self._board._colour is not None:
-            colour = self._board._colour  # command|auto-increment|CDATAL: the data block
+            data = self._board._colour  # command|auto-increment|CDATAL: the data block
         else:
-            colour = self._board._call("I2C R %d %d %d" % (addr, reg, len(buf)))[3:]
-        if colour == "-" or len(colour) != 2 * len(buf):
+            data = self._board._call("I2C R %d %d %d" % (addr, reg, len(buf)))[3:]
+        if data == b"-" or len(data) != 2 * len(buf):
             raise OSError(5)  # EIO, as machine.I2C raises on a bus fault
-        for i in range(len(buf)):
-            buf[i] = int(colour[2 * i:2 * i + 2], 16)
+        buf[:] = binascii.unhexlify(data)
 
 
 def _hex(buf):
@@ -53,7 +58,7 @@ class Board:
         hello = self._call("HELLO mcu 1").split()
         self._call("SET heat_en 0")
         self._now = int(hello[1])
-        self._cause = hello[2]
+        self._cause = hello[2].decode()
         self._flag = int(hello[3])
         self._set = {}      # output -> level last sent
         self._queue = []    # commands that go out with the next wait
@@ -67,28 +72,31 @@ class Board:
         self._send_queue()
 
     def _call(self, line):
-        """Send one request line; its reply, or SimError on ERR. Ends the process when
-        the simulator has gone (the board without its hardware is no board)."""
+        """Send one request line; its reply (bytes), or SimError on ERR. Ends the process
+        when the simulator has gone (the board without its hardware is no board)."""
         try:
-            self._sock.write(line.encode() + b"\n")
-            reply = self._sock.readline()
+            self._sock.write(line + "\n")
+            reply = self._sock.recv(_RECV)
+            while reply and reply[-1] != _LF:
+                more = self._sock.recv(_RECV)
+                reply = reply + more if more else b""
         except OSError:
             reply = b""
         if not reply:
             sys.exit("sim board: the simulator closed the connection")
-        reply = reply.decode().rstrip()
-        if "ERR" in reply:
-            raise SimError("simulator: %s -> %s" % (line, reply))
+        reply = reply[:-1]
+        if b"ERR" in reply:
+            raise SimError("simulator: %s -> %s" % (line, reply.decode()))
         return reply
 
     def _send_queue(self):
-        replies = self._call(";".join(self._queue)).split(";")
+        replies = self._call(";".join(self._queue)).split(b";")
         self._queue.clear()
         for reply in replies:
-            if reply.startswith("OK "):
+            if reply.startswith(b"OK "):
                 self._now = int(reply.split(None, 2)[1])
         snap = replies[-1].split()
-        if snap[0] == "OK" and len(snap) == 12:
+        if snap[0] == b"OK" and len(snap) == 12:
             self._snap = snap
             self._colour = snap[11]
             self._rtc = int(replies[-2][3:])  # RTC goes just before SNAP
