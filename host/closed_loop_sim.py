@@ -2,7 +2,7 @@
 with the user's lever pushes at exact virtual times and the toaster watched for the
 safety invariants at every thermal step (250 ms).
 
-    python -m host.closed_loop_sim --socket PATH --scenario JSON
+    python -m host.closed_loop_sim --socket PATH --scenario JSON [--console-fd FD]
 
 Two user actions, sent as faults through the control role so that the protocol stays the
 simulator's (hardware/simulator/PROTOCOL.md):
@@ -99,9 +99,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m host.closed_loop_sim")
     parser.add_argument("--socket", required=True)
     parser.add_argument("--scenario", required=True, help="Scenario fields as JSON")
+    parser.add_argument("--console-fd", type=int, help="as python -m hardware.simulator's")
     args = parser.parse_args(argv)
     scenario = Scenario(**json.loads(args.scenario))
-    return serve(QuietServer(args.socket, toaster=WatchedToaster(scenario)))
+    return serve(QuietServer(args.socket, toaster=WatchedToaster(scenario),
+                             console_fd=args.console_fd))
 
 
 if __name__ == "__main__":

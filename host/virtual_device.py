@@ -15,7 +15,9 @@ imports nothing from anywhere else. When the firmware process ends or the simula
 the MCU (watchdog, machine.reset()), the process is started again, as the chip would
 reboot, and the simulator knows the cause for the next boot frame. The console stays open
 across restarts, as behind a USB-UART bridge; its buffers are bounded, so a host that
-stops reading makes the firmware drop frames (it never blocks on the console).
+stops reading makes the firmware drop frames (it never blocks on the console). In
+lockstep the pipe console is paced: virtual time waits for a reader that falls behind,
+so that a busy host loses nothing; one that stops reading for 2 s no longer holds it.
 """
 
 import collections
@@ -99,11 +101,22 @@ class Simulator:
         self.argv += list(args)
         self.log = log
         self.proc = None
+        self._pass_fds = ()
+
+    def pace(self, console_fd):
+        """Hold lockstep time while the reader of this console pipe (its read end) is
+        behind."""
+        self.argv += ["--console-fd", str(console_fd)]
+        self._pass_fds = (console_fd,)
 
     def start(self, timeout=30.0):
         log = open(self.log, "wb") if self.log else subprocess.DEVNULL
         try:
+            # One toaster's physics has no matrix to share out: OpenBLAS's idle worker
+            # threads would only spin (measured: 0.1 s of CPU at each start).
+            env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
             self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=log,
+                                         env=env, pass_fds=self._pass_fds,
                                          start_new_session=True)
         finally:
             if self.log:
@@ -411,10 +424,14 @@ class VirtualDevice:
     wall clock; stall_ms: in lockstep, let time run when the firmware has been silent
     this long (so a hung firmware still meets its watchdogs). pipe_size: bytes the
     console pipe holds before the firmware must drop frames (default: the system's, 64 KB).
+    paced (pipe console, lockstep): virtual time waits while the frame reader is behind, so
+    that no frame is lost to a busy host; a reader that reads nothing for two seconds is
+    taken for gone and the firmware drops frames again (see hardware/simulator/PROTOCOL.md).
     """
 
     def __init__(self, fs=None, board="sim", console="pipe", realtime=False, stall_ms=None,
-                 sim_args=(), heapsize=mp.DEVICE_HEAP, image=None, pipe_size=None):
+                 sim_args=(), heapsize=mp.DEVICE_HEAP, image=None, pipe_size=None,
+                 paced=True):
         if console not in ("pipe", "pty"):
             raise ValueError("console must be 'pipe' or 'pty'")
         self._tmp = tempfile.TemporaryDirectory(prefix="toaster-vd-")
@@ -424,6 +441,7 @@ class VirtualDevice:
         self.heapsize = heapsize
         self.image = image
         self.pipe_size = pipe_size
+        self.paced = paced and console == "pipe" and not realtime
         self.socket_path = str(Path(self._tmp.name) / "sim.sock")
         self._rom = Path(self._tmp.name) / "rom"   # the virtual board's own modules
         self.sim = Simulator(self.socket_path, realtime=realtime, stall_ms=stall_ms,
@@ -465,9 +483,12 @@ class VirtualDevice:
             self._install()
             self._rom.mkdir()
             (self._rom / "machine.py").write_text(MACHINE)
-            self.sim.start()
             if self.console == "pipe":
                 self._wire = PipeWire(self.pipe_size)
+                if self.paced:
+                    self.sim.pace(self._wire.host_in)
+            self.sim.start()
+            if self.console == "pipe":
                 self._spawn_thread(self._read_pipe, "console-reader")
             else:
                 self._wire = PtyWire()

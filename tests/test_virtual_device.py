@@ -163,6 +163,28 @@ def test_host_that_stops_reading_makes_the_device_drop_frames(micropython, firmw
         dev.expect(lambda f: f["kind"] == "T" and int(f["dropped"]) > 10, timeout=20)
 
 
+def test_a_reader_that_falls_behind_loses_nothing_in_lockstep(micropython, firmware_image):
+    # The console is paced: lockstep time waits for a reader a quarter of the pipe behind,
+    # as a serial link carries everything; one that reads nothing for two seconds is taken
+    # for gone, and then the firmware drops frames again.
+    with VirtualDevice(image=firmware_image) as dev:
+        dev.expect("B", timeout=20)
+        dev.pause_reading()
+        t0 = int(dev.control("TIME"))
+        time.sleep(1.0)
+        held = int(dev.control("TIME")) - t0
+        dev.resume_reading()
+        frames = dev.until(lambda f: f["kind"] == "T" and int(f["ms"]) > t0 + held + 5000)
+        seqs = [int(f["seq"]) for f in frames]
+        assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+        assert {f["dropped"] for f in frames if f["kind"] == "T"} == {"0"}
+        dev.pause_reading()
+        time.sleep(3.0)
+        assert int(dev.control("TIME")) - t0 > held + 100 * 1000
+        dev.resume_reading()
+        assert int(dev.expect(lambda f: f["kind"] == "T" and f["dropped"] != "0")["dropped"])
+
+
 def test_frames_are_queued_up_to_a_bound(micropython, firmware_image):
     with VirtualDevice(image=firmware_image, pipe_size=4096) as dev:
         dev.frames.limit = 50

@@ -1,4 +1,5 @@
-"""python -m hardware.simulator --socket PATH [--realtime] [--stall-ms N] [scenario options]
+"""python -m hardware.simulator --socket PATH [--realtime] [--stall-ms N] [--console-fd FD]
+                               [scenario options]
 
 Serves one simulated toaster on a Unix-domain socket (hardware/simulator/PROTOCOL.md).
 Prints `ready <path> <t_ms>` on stdout once it accepts connections; runs until SIGINT or
@@ -20,6 +21,9 @@ def main(argv=None):
     parser.add_argument("--realtime", action="store_true", help="virtual time follows the wall clock")
     parser.add_argument("--stall-ms", type=int, metavar="N",
                         help="lockstep: after N ms of MCU silence (wall clock) let time run")
+    parser.add_argument("--console-fd", type=int, metavar="FD",
+                        help="lockstep: the read end of the MCU's console pipe (inherited); "
+                             "hold time while its reader is behind")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every rejected request")
     add_scenario_arguments(parser)
     args = parser.parse_args(argv)
@@ -31,7 +35,12 @@ def main(argv=None):
         parser.error(str(exc))
     if args.stall_ms is not None and args.stall_ms <= 0:
         parser.error("--stall-ms must be positive")
-    return serve(Server(args.socket, scenario, realtime=args.realtime, stall_ms=args.stall_ms))
+    try:
+        server = Server(args.socket, scenario, realtime=args.realtime, stall_ms=args.stall_ms,
+                        console_fd=args.console_fd)
+    except ValueError as exc:
+        parser.error(str(exc))
+    return serve(server)
 
 
 if __name__ == "__main__":

@@ -8,12 +8,16 @@ time whatever the number of clients. A bad request gets an ERR reply, is logged,
 changes nothing.
 """
 
+import array
+import fcntl
 import json
 import logging
 import os
 import signal
 import socket
+import stat
 import sys
+import termios
 import threading
 import time
 
@@ -26,8 +30,19 @@ log = logging.getLogger("hardware.simulator")
 
 MAX_LINE = 1024
 VERSION = 1
+# Console pacing (lockstep): hold virtual time while the console's reader is a quarter of
+# the pipe behind (so that the MCU always finds room: a tick writes under 1 KB), and give
+# up holding after this long without progress (a reader that has gone).
+CONSOLE_GIVE_UP_S = 2.0
 OUTPUT_PINS = fault_catalogue.OUTPUTS
 INPUT_PINS = fault_catalogue.INPUTS
+
+
+def _is_pipe(fd):
+    try:
+        return stat.S_ISFIFO(os.fstat(fd).st_mode)
+    except OSError:
+        return False
 
 
 class RequestError(Exception):
@@ -76,13 +91,25 @@ class Server:
 
     realtime: virtual time follows the wall clock (else lockstep: it advances only in
     SLEEP and ADVANCE). stall_ms: in lockstep, once the MCU has been silent this long
-    (wall clock), virtual time follows the wall clock until it speaks again."""
+    (wall clock), virtual time follows the wall clock until it speaks again.
+    console_fd: in lockstep, the read end of the MCU's console pipe: an MCU SLEEP waits
+    while more than a quarter of the pipe is unread, as a serial link that carries
+    everything the MCU sends (without it, a reader that falls behind loses frames)."""
 
-    def __init__(self, path, scenario=None, toaster=None, realtime=False, stall_ms=None):
+    def __init__(self, path, scenario=None, toaster=None, realtime=False, stall_ms=None,
+                 console_fd=None):
         self.path = str(path)
         self.toaster = toaster or Toaster(scenario or Scenario())
         self.realtime = realtime
         self.stall_ms = stall_ms
+        if console_fd is not None and not _is_pipe(console_fd):
+            raise ValueError("console fd %d is not an open pipe" % console_fd)
+        self.console_fd = console_fd
+        self._backlog = None if console_fd is None else \
+            fcntl.fcntl(console_fd, fcntl.F_GETPIPE_SZ) // 4
+        self.paced_s = 0.0             # wall time SLEEPs waited for the console reader
+        self._reader_gone = False
+        self._fionread = array.array("i", [0])
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
         self._sock = None
@@ -177,6 +204,9 @@ class Server:
         step = t.mcu_to_true_ms(every) if pin else true_ms
         end = t.t_ms + true_ms
         if not self.realtime:
+            self._pace()
+            if self._gone(session):
+                return
             while t.t_ms + step <= end and pin:
                 self._advance(step, stop_on_reset=True)
                 if self._gone(session):
@@ -201,6 +231,37 @@ class Server:
             if pin and t.t_ms >= next_toggle:
                 t.set_output(pin, 1 - t.commanded[pin])
                 next_toggle += step
+
+    def _pace(self):
+        """Lockstep: wait (outside the lock) while the console reader is behind. A reader
+        that reads nothing for CONSOLE_GIVE_UP_S is taken for gone until it catches up:
+        time runs on and the MCU drops frames, as it would on an unread port."""
+        if self.console_fd is None:
+            return
+        unread = self._unread()
+        if unread <= self._backlog or self._reader_gone:
+            self._reader_gone = unread > self._backlog
+            return
+        start = progress = time.monotonic()
+        while unread > self._backlog:
+            self.lock.release()
+            try:
+                time.sleep(0.001)
+            finally:
+                self.lock.acquire()
+            now, before, unread = time.monotonic(), unread, self._unread()
+            if unread < before:
+                progress = now
+            elif now - progress > CONSOLE_GIVE_UP_S:
+                log.warning("the console has not been read for %g s: time runs on",
+                            CONSOLE_GIVE_UP_S)
+                self._reader_gone = True
+                break
+        self.paced_s += time.monotonic() - start
+
+    def _unread(self):
+        fcntl.ioctl(self.console_fd, termios.FIONREAD, self._fionread)
+        return self._fionread[0]
 
     def _gone(self, session):
         return session.generation != self.toaster.mcu_generation
@@ -528,7 +589,8 @@ class Server:
             _args(words, 0, 0, "STATUS")
             return "OK " + json.dumps({"t_ms": t.t_ms, "mcu_connected": self._mcu is not None and not self._gone(self._mcu),
                                        "mcu_booted": t.mcu_booted, "realtime": self.realtime,
-                                       "requests": self.requests}, separators=(",", ":"))
+                                       "requests": self.requests, "paced_s": round(self.paced_s, 3)},
+                                      separators=(",", ":"))
         return self._read_command(verb, words) or self._unknown(verb, "control")
 
     def _scenario_fields(self, words):
@@ -556,7 +618,9 @@ class Server:
 
 def serve(server):
     """Start the server, say `ready <path> <t_ms>` (what the virtual device waits for) and
-    serve until SIGINT or SIGTERM."""
+    serve until SIGINT or SIGTERM, or until the process that started it has gone: a
+    lockstep toaster left with its firmware would otherwise run on at full speed."""
+    parent = os.getppid()
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
@@ -566,6 +630,7 @@ def serve(server):
         print("simulator: cannot serve %s: %s" % (server.path, exc.strerror or exc), file=sys.stderr)
         return 1
     print("ready %s %d" % (server.path, server.toaster.t_ms), flush=True)
-    done.wait()
+    while not done.wait(1.0) and os.getppid() == parent:
+        pass
     server.stop()
     return 0
