@@ -31,6 +31,7 @@ model's.
 """
 
 import json
+import multiprocessing
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -265,9 +266,14 @@ def run_session(img, session, keep_frames=False):
 _IMAGE = None
 
 
-def _init_worker(img):
+def _init_worker(img, cores):
+    """Keep a worker and the processes it starts on one core (one of its own while there
+    are enough): a toaster's simulator and firmware take turns (lockstep), and waking a
+    process on another core costs more than the turn itself (measured: 10 % of the CPU
+    time, 12 % of the wall time)."""
     global _IMAGE
     _IMAGE = img
+    os.sched_setaffinity(0, {cores.get()})
 
 
 def _worker(session, keep_frames):
@@ -287,7 +293,11 @@ def run(img, sessions, workers=None, progress=None, keep_frames=False):
                 progress(len(s.toasts))
         return [r for rs in out for r in rs]
     out = [None] * len(sessions)
-    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(img,)) as pool:
+    cores = multiprocessing.Queue()
+    mine = sorted(os.sched_getaffinity(0))
+    for i in range(workers):
+        cores.put(mine[i % len(mine)])
+    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(img, cores)) as pool:
         jobs = {pool.submit(_worker, s, keep_frames): i for i, s in enumerate(sessions)}
         for job in as_completed(jobs):
             out[jobs[job]] = job.result()

@@ -22,7 +22,7 @@ from host import closed_loop  # noqa: E402
 from model_training import pipeline, suite  # noqa: E402
 
 TOASTS = int(os.environ.get("BENCH_TOASTS", 500))
-WORKERS = 2
+WORKERS = int(os.environ.get("BENCH_WORKERS", 2))
 GOAL_S = 120.0 * TOASTS / 500
 
 
