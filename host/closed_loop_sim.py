@@ -99,12 +99,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m host.closed_loop_sim")
     parser.add_argument("--socket", required=True)
     parser.add_argument("--scenario", required=True, help="Scenario fields as JSON")
-    parser.add_argument("--console-fd", type=int, help="as python -m hardware.simulator's")
+    parser.add_argument("--console-fd", type=int, action="append", default=[],
+                        help="as python -m hardware.simulator's")
     args = parser.parse_args(argv)
     scenario = Scenario(**json.loads(args.scenario))
-    return serve(QuietServer(args.socket, toaster=WatchedToaster(scenario),
-                             console_fd=args.console_fd))
-
+    try:
+        server = QuietServer(args.socket, toaster=WatchedToaster(scenario),
+                             console_fds=args.console_fd)
+    except ValueError as exc:
+        parser.error(str(exc))
+    return serve(server)
 
 if __name__ == "__main__":
     sys.exit(main())

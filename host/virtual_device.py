@@ -16,8 +16,8 @@ the MCU (watchdog, machine.reset()), the process is started again, as the chip w
 reboot, and the simulator knows the cause for the next boot frame. The console stays open
 across restarts, as behind a USB-UART bridge; its buffers are bounded, so a host that
 stops reading makes the firmware drop frames (it never blocks on the console). In
-lockstep the pipe console is paced: virtual time waits for a reader that falls behind,
-so that a busy host loses nothing; one that stops reading for 2 s no longer holds it.
+lockstep the console is paced: virtual time waits for a reader that falls behind, so that
+a busy host loses nothing; one that stops reading for 2 s no longer holds it.
 """
 
 import collections
@@ -44,6 +44,7 @@ from host.telemetry.framing import FrameReader
 CONSOLE_TAIL = 8192          # bytes of console output kept for error messages
 BRIDGE_BUFFER = 4096         # bytes in flight each way between the port and the device
 MAX_FRAMES = 100000          # frames queued for the caller before the device must drop
+READ_GATHER_S = 0.002        # the console reader's pause after a read (see _read_pipe)
 RAW_REPL = b"raw REPL; CTRL-B to exit\r\n"
 FRIENDLY = b'Type "help()" for more information.'
 
@@ -103,11 +104,12 @@ class Simulator:
         self.proc = None
         self._pass_fds = ()
 
-    def pace(self, console_fd):
-        """Hold lockstep time while the reader of this console pipe (its read end) is
-        behind."""
-        self.argv += ["--console-fd", str(console_fd)]
-        self._pass_fds = (console_fd,)
+    def pace(self, console_fds):
+        """Hold lockstep time while the console's reader is behind: console_fds are where
+        the firmware's output waits to be read (a pipe's read end, terminals)."""
+        for fd in console_fds:
+            self.argv += ["--console-fd", str(fd)]
+        self._pass_fds = tuple(console_fds)
 
     def start(self, timeout=30.0):
         log = open(self.log, "wb") if self.log else subprocess.DEVNULL
@@ -287,14 +289,22 @@ class Frames(FrameReader):
         self.queue = collections.deque()
         self.cond = threading.Condition()
         self.boot = None          # the last boot frame (a dict)
+        self._read = []           # the frames of the chunk being cut
+
+    def data_received(self, data):
+        # One wake-up of the waiting caller per chunk read, not one per frame.
+        super().data_received(data)
+        if self._read:
+            with self.cond:
+                self.queue.extend(self._read)
+                self.cond.notify_all()
+            self._read.clear()
 
     def handle_frame(self, fields, line):
         frame = protocol.as_dict(fields)
-        with self.cond:
-            if frame["kind"] == "B":
-                self.boot = frame
-            self.queue.append(frame)
-            self.cond.notify_all()
+        if frame["kind"] == "B":
+            self.boot = frame
+        self._read.append(frame)
 
     def full(self):
         return len(self.queue) >= self.limit
@@ -424,9 +434,10 @@ class VirtualDevice:
     wall clock; stall_ms: in lockstep, let time run when the firmware has been silent
     this long (so a hung firmware still meets its watchdogs). pipe_size: bytes the
     console pipe holds before the firmware must drop frames (default: the system's, 64 KB).
-    paced (pipe console, lockstep): virtual time waits while the frame reader is behind, so
-    that no frame is lost to a busy host; a reader that reads nothing for two seconds is
-    taken for gone and the firmware drops frames again (see hardware/simulator/PROTOCOL.md).
+    paced (lockstep): virtual time waits while the console's reader (frames, or a tool on
+    the port) is behind, so that no frame is lost to a busy host; a reader that reads
+    nothing for two seconds is taken for gone and the firmware drops frames again
+    (hardware/simulator/PROTOCOL.md).
     """
 
     def __init__(self, fs=None, board="sim", console="pipe", realtime=False, stall_ms=None,
@@ -441,7 +452,7 @@ class VirtualDevice:
         self.heapsize = heapsize
         self.image = image
         self.pipe_size = pipe_size
-        self.paced = paced and console == "pipe" and not realtime
+        self.paced = paced and not realtime
         self.socket_path = str(Path(self._tmp.name) / "sim.sock")
         self._rom = Path(self._tmp.name) / "rom"   # the virtual board's own modules
         self.sim = Simulator(self.socket_path, realtime=realtime, stall_ms=stall_ms,
@@ -485,18 +496,21 @@ class VirtualDevice:
             (self._rom / "machine.py").write_text(MACHINE)
             if self.console == "pipe":
                 self._wire = PipeWire(self.pipe_size)
-                if self.paced:
-                    self.sim.pace(self._wire.host_in)
-            self.sim.start()
-            if self.console == "pipe":
-                self._spawn_thread(self._read_pipe, "console-reader")
+                waiting = [self._wire.host_in]
             else:
                 self._wire = PtyWire()
                 master, slave = os.openpty()
                 tty.setraw(slave)
                 self._port_fds = (master, slave)  # the slave stays open: the port persists
                 self.port = os.ttyname(slave)
-                self._bridge = Bridge(master, self._wire.master, watch=self._watch)
+                waiting = [self._wire.master, slave]   # for the bridge, for the port's reader
+            if self.paced:
+                self.sim.pace(waiting)
+            self.sim.start()
+            if self.console == "pipe":
+                self._spawn_thread(self._read_pipe, "console-reader")
+            else:
+                self._bridge = Bridge(self._port_fds[0], self._wire.master, watch=self._watch)
                 self._bridge.start()
             self._events = self.sim.client()   # sees every reset from the first boot on
             self._spawn()
@@ -666,6 +680,8 @@ class VirtualDevice:
             if data:
                 self._watch(data)
                 self.frames.data_received(data)
+                # Let a few frames gather: each read and wake-up costs more than a frame.
+                time.sleep(READ_GATHER_S)
         sel.close()
 
     def pause_reading(self):

@@ -21,9 +21,10 @@ def main(argv=None):
     parser.add_argument("--realtime", action="store_true", help="virtual time follows the wall clock")
     parser.add_argument("--stall-ms", type=int, metavar="N",
                         help="lockstep: after N ms of MCU silence (wall clock) let time run")
-    parser.add_argument("--console-fd", type=int, metavar="FD",
-                        help="lockstep: the read end of the MCU's console pipe (inherited); "
-                             "hold time while its reader is behind")
+    parser.add_argument("--console-fd", type=int, metavar="FD", action="append", default=[],
+                        help="lockstep: where the MCU's console output waits to be read (a pipe's "
+                             "read end or a terminal, inherited; repeatable): hold time while "
+                             "its reader is behind")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every rejected request")
     add_scenario_arguments(parser)
     args = parser.parse_args(argv)
@@ -37,7 +38,7 @@ def main(argv=None):
         parser.error("--stall-ms must be positive")
     try:
         server = Server(args.socket, scenario, realtime=args.realtime, stall_ms=args.stall_ms,
-                        console_fd=args.console_fd)
+                        console_fds=args.console_fd)
     except ValueError as exc:
         parser.error(str(exc))
     return serve(server)

@@ -38,11 +38,17 @@ OUTPUT_PINS = fault_catalogue.OUTPUTS
 INPUT_PINS = fault_catalogue.INPUTS
 
 
-def _is_pipe(fd):
+def _backlog_limit(fd):
+    """Unread bytes on a console fd at which the MCU's link counts as behind: a quarter of
+    a pipe, a quarter of a terminal's 4 KB input buffer."""
     try:
-        return stat.S_ISFIFO(os.fstat(fd).st_mode)
+        if stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ) // 4
+        if os.isatty(fd):
+            return 1024
     except OSError:
-        return False
+        pass
+    raise ValueError("console fd %d is not an open pipe or terminal" % fd)
 
 
 class RequestError(Exception):
@@ -92,21 +98,18 @@ class Server:
     realtime: virtual time follows the wall clock (else lockstep: it advances only in
     SLEEP and ADVANCE). stall_ms: in lockstep, once the MCU has been silent this long
     (wall clock), virtual time follows the wall clock until it speaks again.
-    console_fd: in lockstep, the read end of the MCU's console pipe: an MCU SLEEP waits
-    while more than a quarter of the pipe is unread, as a serial link that carries
-    everything the MCU sends (without it, a reader that falls behind loses frames)."""
+    console_fds: in lockstep, where the MCU's console output waits to be read (a pipe's
+    read end; the terminals along a pty console): an MCU SLEEP waits while one of them
+    holds more than a quarter of its buffer, as a serial link that carries everything the
+    MCU sends (without it, a reader that falls behind loses frames)."""
 
     def __init__(self, path, scenario=None, toaster=None, realtime=False, stall_ms=None,
-                 console_fd=None):
+                 console_fds=()):
         self.path = str(path)
         self.toaster = toaster or Toaster(scenario or Scenario())
         self.realtime = realtime
         self.stall_ms = stall_ms
-        if console_fd is not None and not _is_pipe(console_fd):
-            raise ValueError("console fd %d is not an open pipe" % console_fd)
-        self.console_fd = console_fd
-        self._backlog = None if console_fd is None else \
-            fcntl.fcntl(console_fd, fcntl.F_GETPIPE_SZ) // 4
+        self._console = [(fd, _backlog_limit(fd)) for fd in console_fds]
         self.paced_s = 0.0             # wall time SLEEPs waited for the console reader
         self._reader_gone = False
         self._fionread = array.array("i", [0])
@@ -236,21 +239,21 @@ class Server:
         """Lockstep: wait (outside the lock) while the console reader is behind. A reader
         that reads nothing for CONSOLE_GIVE_UP_S is taken for gone until it catches up:
         time runs on and the MCU drops frames, as it would on an unread port."""
-        if self.console_fd is None:
+        if not self._console:
             return
         unread = self._unread()
-        if unread <= self._backlog or self._reader_gone:
-            self._reader_gone = unread > self._backlog
+        if unread is None or self._reader_gone:
+            self._reader_gone = unread is not None
             return
         start = progress = time.monotonic()
-        while unread > self._backlog:
+        while unread is not None:
             self.lock.release()
             try:
                 time.sleep(0.001)
             finally:
                 self.lock.acquire()
             now, before, unread = time.monotonic(), unread, self._unread()
-            if unread < before:
+            if unread is None or unread < before:
                 progress = now
             elif now - progress > CONSOLE_GIVE_UP_S:
                 log.warning("the console has not been read for %g s: time runs on",
@@ -260,8 +263,13 @@ class Server:
         self.paced_s += time.monotonic() - start
 
     def _unread(self):
-        fcntl.ioctl(self.console_fd, termios.FIONREAD, self._fionread)
-        return self._fionread[0]
+        """Bytes unread on the console fds when one is over its limit, else None."""
+        total, over = 0, False
+        for fd, limit in self._console:
+            fcntl.ioctl(fd, termios.FIONREAD, self._fionread)
+            total += self._fionread[0]
+            over = over or self._fionread[0] > limit
+        return total if over else None
 
     def _gone(self, session):
         return session.generation != self.toaster.mcu_generation
