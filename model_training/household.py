@@ -114,7 +114,8 @@ def toast(device, recording, user, rng):
     rating, pressed = user.rate(de, rng)
     if pressed:
         device.control("PRESS fb_%s" % rating)
-    s = summary.summarise(recording.toast(up_ms + 1000))
+    # The rating's frame comes a tick after the press: the recording must reach past it.
+    s = summary.summarise(recording.toast(int(device.control("TIME")) + 1000))
     return {"user": user.name, "level": user.level, "de": round(de, 2),
             "preferred_de": user.preferred_de, "error_de": round(de - user.preferred_de, 2),
             "deserved": rating, "pressed": pressed, "recorded_rating": s["rating"],
