@@ -17,8 +17,15 @@ SHORT = 0.0             # ... and when they are shorted
 
 def adc_counts(mv, adc):
     """Noise-free raw counts (float) for an input voltage in mV."""
-    table = adc["transfer_mv_counts"]
-    return ops_for(mv).interp(mv, [p[0] for p in table], [float(p[1]) for p in table])
+    return ops_for(mv).interp(mv, *_transfer(adc["transfer_mv_counts"]))
+
+
+def _transfer(table, _seen={}):
+    """The transfer table as (mV, counts) float lists, made once per table."""
+    key = id(table)
+    if key not in _seen or _seen[key][0] is not table:
+        _seen[key] = (table, [float(p[0]) for p in table], [float(p[1]) for p in table])
+    return _seen[key][1:]
 
 
 def quantise(counts, z, adc):

@@ -86,7 +86,7 @@ def counts(de, lab0, element_c, gain, atime_ms, cycles, seed, index, sensor):
     for signal, zc in zip(channels, z):
         signal = signal + dark
         # Shot noise: at a higher gain each count stands for fewer photons.
-        sigma = np.sqrt(signal * gain / sensor["photons_per_count_at_1x"] + sensor["read_noise_counts"] ** 2)
+        sigma = ops.sqrt(signal * gain / sensor["photons_per_count_at_1x"] + sensor["read_noise_counts"] ** 2)
         value = ops.clip(ops.rint(signal + sigma * zc), 0.0, float(top))
         out.append(int(value) if isinstance(value, float) else value.astype(np.int64))
     return out

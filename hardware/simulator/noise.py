@@ -5,6 +5,8 @@ taken, never on how many other reads happened or how many toasters share a batch
 same scenario gives the same bits alone, in a batch, stepped finely or coarsely.
 """
 
+import math
+
 import numpy as np
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -43,7 +45,8 @@ def gaussian(seed, stream, index):
         g = _mix_int(h)
         u1 = ((h >> 11) + 0.5) / _TWO53
         u2 = (g >> 11) / _TWO53
-        return float(np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2))
+        # numpy's log and cos (their bits are the batch's); the root is correctly rounded.
+        return math.sqrt(-2.0 * float(np.log(u1))) * float(np.cos(2.0 * np.pi * u2))
     with np.errstate(over="ignore"):
         s = np.asarray(seed, dtype=np.int64).astype(np.uint64)
         st = np.asarray(stream, dtype=np.int64).astype(np.uint64)

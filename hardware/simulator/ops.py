@@ -4,8 +4,13 @@ The physics and the sensor models are written once against these. Floats avoid n
 per-call cost for a single toaster; transcendental functions still go through numpy, whose
 float64 kernels give the same bits for a scalar as for an array element, so toaster i of
 a batch is bit-identical to the same scenario run alone (math.exp is not: it differs from
-numpy's SIMD exp in the last bit for a few per cent of inputs).
+numpy's SIMD exp in the last bit for a few per cent of inputs). Square roots are correctly
+rounded everywhere, and interp is numpy's arithmetic step for step (numpy/_core/src/
+multiarray/compiled_base.c, arr_interp): both give numpy's bits without its call.
 """
+
+import bisect
+import math
 
 import numpy as np
 
@@ -30,9 +35,21 @@ class Floats:
     def rint(x):
         return float(round(x))
 
+    sqrt = staticmethod(math.sqrt)
+
     @staticmethod
     def interp(x, xp, fp):
-        return float(np.interp(x, xp, fp))
+        if x != x:
+            return x
+        if x < xp[0]:
+            return float(fp[0])
+        if x >= xp[-1]:
+            return float(fp[-1])
+        j = bisect.bisect_right(xp, x) - 1
+        if xp[j] == x:
+            return float(fp[j])
+        slope = (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j])
+        return slope * (x - xp[j]) + fp[j]
 
 
 class Arrays:
@@ -42,6 +59,7 @@ class Arrays:
     clip = staticmethod(np.clip)
     exp = staticmethod(np.exp)
     rint = staticmethod(np.rint)
+    sqrt = staticmethod(np.sqrt)
     interp = staticmethod(np.interp)
 
 
