@@ -41,7 +41,7 @@ from firmware import guard
 from hardware.simulator.scenario import Scenario
 from host import image as image_mod
 from host.errors import ToasterError
-from host.closed_loop_sim import PUSH, SETTLE_MS, SETTLED
+from host.closed_loop_sim import PUSH, SETTLE_MS, SETTLED, Served
 from host.virtual_device import SimulatorError, VirtualDevice
 from model_training import targets
 
@@ -228,8 +228,7 @@ class Toaster:
 def watch(device, unit):
     """The virtual device (not started yet) with the watched simulator
     (host/closed_loop_sim.py) of a toaster unit instead of the plain one."""
-    device.sim.argv[1:] = ["-m", "host.closed_loop_sim", "--socket", device.socket_path,
-                           "--scenario", json.dumps(unit.to_dict())]
+    device.sim = Served(device.socket_path, unit)
     return device
 
 

@@ -1,6 +1,8 @@
-"""The simulator process of a closed-loop evaluation: the simulator's own Server and Toaster,
-with the user's lever pushes at exact virtual times and the toaster watched for the
-safety invariants at every thermal step (250 ms).
+"""The simulator of a closed-loop evaluation: the simulator's own Server and Toaster, with
+the user's lever pushes at exact virtual times and the toaster watched for the safety
+invariants at every thermal step (250 ms). Served from threads of the evaluating process
+(Served: a worker has it imported already, where a process of its own would start an
+interpreter and numpy for every toaster unit), or on its own:
 
     python -m host.closed_loop_sim --socket PATH --scenario JSON [--console-fd FD]
 
@@ -25,6 +27,7 @@ import sys
 from hardware.simulator.scenario import Scenario
 from hardware.simulator.server import Server, serve
 from hardware.simulator.toaster import Toaster
+from host.virtual_device import SimClient, SimulatorError
 
 PUSH = "user_push"
 SETTLED = "settled"
@@ -93,6 +96,38 @@ class QuietServer(Server):
         self.toaster.advance(ms, stop_on_reset)
         if len(self.toaster.events) != n:
             self.changed.notify_all()
+
+
+class Served:
+    """The watched simulator of a toaster unit served from this process: what a
+    VirtualDevice needs of its simulator (host/virtual_device.py's Simulator)."""
+
+    def __init__(self, path, unit):
+        self.path = path
+        self.unit = unit
+        self.server = None
+        self._console = ()
+
+    def pace(self, console_fds):
+        self._console = tuple(console_fds)
+
+    def start(self, timeout=None):
+        try:
+            self.server = QuietServer(self.path, toaster=WatchedToaster(self.unit),
+                                      console_fds=self._console).start()
+        except (OSError, ValueError) as exc:
+            raise SimulatorError("the simulator did not start: %s" % exc) from None
+        return self
+
+    def stop(self):
+        if self.server is not None:
+            self.server.stop()
+
+    def client(self):
+        return SimClient(self.path)
+
+    def last_words(self):
+        return ""
 
 
 def main(argv=None):

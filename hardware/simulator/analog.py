@@ -45,8 +45,9 @@ def ntc_ohm(temp_c, ntc, r25_factor=1.0):
 def ntc_mv(r_ntc, divider):
     """ADC node voltage for a thermistor resistance (inf = open, 0 = short)."""
     rp = divider["r_parallel_ohm"]
-    with np.errstate(invalid="ignore"):
-        parallel = ops_for(r_ntc).where(r_ntc == OPEN, rp, r_ntc * rp / (r_ntc + rp))
+    ops = ops_for(r_ntc)
+    with ops.quiet():   # inf / inf where the wires are open: where() discards it
+        parallel = ops.where(r_ntc == OPEN, rp, r_ntc * rp / (r_ntc + rp))
     r_top = divider["r_series_ohm"] + parallel
     return divider["supply_mv"] * divider["r_fixed_ohm"] / (divider["r_fixed_ohm"] + r_top)
 

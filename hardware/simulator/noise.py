@@ -5,6 +5,7 @@ taken, never on how many other reads happened or how many toasters share a batch
 same scenario gives the same bits alone, in a batch, stepped finely or coarsely.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -37,11 +38,17 @@ def _mix_int(x):
     return x ^ (x >> 31)
 
 
+@functools.lru_cache(maxsize=256)
+def _stream_key(seed, stream):
+    """The index-free half of a sample's hash: a toaster reads a few streams all toast long."""
+    return _mix_int((seed * 0x100000001B3 + stream) & _MASK)
+
+
 def gaussian(seed, stream, index):
     """Standard normal samples for (seed, stream, index); arguments broadcast like numpy
     arrays. The result is a float for int arguments, else an array."""
     if type(seed) is int and type(stream) is int and type(index) is int:
-        h = _mix_int(_mix_int((seed * 0x100000001B3 + stream) & _MASK) ^ (index & _MASK))
+        h = _mix_int(_stream_key(seed, stream) ^ (index & _MASK))
         g = _mix_int(h)
         u1 = ((h >> 11) + 0.5) / _TWO53
         u2 = (g >> 11) / _TWO53

@@ -10,6 +10,7 @@ multiarray/compiled_base.c, arr_interp): both give numpy's bits without its call
 """
 
 import bisect
+import contextlib
 import math
 
 import numpy as np
@@ -36,6 +37,7 @@ class Floats:
         return float(round(x))
 
     sqrt = staticmethod(math.sqrt)
+    quiet = staticmethod(contextlib.nullcontext)   # float arithmetic raises no warnings
 
     @staticmethod
     def interp(x, xp, fp):
@@ -61,6 +63,10 @@ class Arrays:
     rint = staticmethod(np.rint)
     sqrt = staticmethod(np.sqrt)
     interp = staticmethod(np.interp)
+
+    @staticmethod
+    def quiet():
+        return np.errstate(invalid="ignore")
 
 
 def ops_for(x):
