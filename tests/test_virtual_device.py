@@ -4,7 +4,10 @@ reading. Restarts are checked with a tiny firmware of our own (it does exactly w
 test asks); the rest with the checkout's firmware."""
 
 import json
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -184,6 +187,37 @@ def test_a_reader_that_falls_behind_loses_nothing_in_lockstep(micropython, firmw
         assert int(dev.control("TIME")) - t0 > held + 60 * 1000
         dev.resume_reading()
         assert int(dev.expect(lambda f: f["kind"] == "T" and f["dropped"] != "0")["dropped"])
+
+
+ORPHAN = """
+import os, sys
+from host.virtual_device import VirtualDevice
+dev = VirtualDevice().start()
+dev.expect("B", timeout=30)
+dev.control("LEVER DOWN")
+print(dev.sim.proc.pid, dev._proc.pid, flush=True)
+os.kill(os.getpid(), 9)   # the host dies without a word
+"""
+
+
+def test_a_device_whose_host_has_died_ends(micropython):
+    # In lockstep the simulator and the firmware would otherwise run on at full speed.
+    out = subprocess.run([sys.executable, "-c", ORPHAN], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[1], timeout=60).stdout
+    pids = [int(p) for p in out.split()]
+    assert len(pids) == 2, out
+    deadline = time.monotonic() + 5
+    while any(map(_running, pids)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in pids if _running(pid)]
+
+
+def _running(pid):
+    try:
+        state = Path("/proc/%d/stat" % pid).read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"   # a zombie has ended; reaping it is its new parent's business
 
 
 def test_frames_are_queued_up_to_a_bound(micropython, firmware_image):
