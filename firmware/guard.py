@@ -89,8 +89,9 @@ class Guard:
             return code
         t, last, last_adc = s.temp_dc, self._last_dc, self._last_adc
         self._last_dc, self._last_adc = t, s.adc
-        # A moving average for the rise check: the noise of single samples (about 0.3 C
-        # near room temperature) would fake or hide a 2 C gain.
+        # A moving average for the rise checks: the noise of single samples (about 0.3 C
+        # near room temperature, 1 C rms near 240 C, where a count is a third of a degree)
+        # would fake or hide a 2 C gain, and fake a 5 C rise with the heater off.
         self._avg8 = t << 3 if first else self._avg8 + t - (self._avg8 >> 3)
         if t >= CUTOFF_DC:
             return "overtemp"
@@ -100,8 +101,8 @@ class Guard:
         if code is not None:
             return code
         if s.heat:
-            return self._heating(s, t, last_adc)
-        return self._cooling(s, t)
+            return self._heating(s, last_adc)
+        return self._cooling(s)
 
     def _clock(self, s):
         # R12: the tick clock times every limit; over about a second it must agree with
@@ -131,7 +132,7 @@ class Guard:
             return "no_current"
         return None
 
-    def _heating(self, s, t, last_adc):
+    def _heating(self, s, last_adc):
         # R14: the average must climb RISE_DC above its lowest point within RISE_MS of
         # heating, while the chamber is cool enough for a detached sensor (reading room
         # air) to be told from a working one. From the lowest point: fresh bread in a warm
@@ -152,9 +153,10 @@ class Guard:
             return "ntc_stuck"
         return None
 
-    def _cooling(self, s, t):
+    def _cooling(self, s):
         # Heater off: once the chamber has settled, a rise of OFF_RISE_DC above the lowest
-        # reading of the last 30-60 s means something is heating it.
+        # average of the last 30-60 s means something is heating it.
+        t = self._avg8 >> 3
         self._off_ms = s.dt_ms if self._off_ms < 0 else self._off_ms + s.dt_ms
         if self._off_ms < OFF_SETTLE_MS:
             self._min_prev = self._min_now = t

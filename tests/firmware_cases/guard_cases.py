@@ -155,6 +155,17 @@ def case_rising_while_off_is_an_alarm():
     assert n <= 100, n
 
 
+def case_adc_noise_in_a_hot_toaster_is_no_heating_while_off():
+    # Near 240 C a count is a third of a degree: the ADC's noise (2.5 counts rms) spreads
+    # single samples over more than OFF_RISE_DC within a window, the averaged temperature
+    # does not (in the evaluation an overtemp stop left toasters unusable for good).
+    random.seed(1)
+    f = Feed(245.0)
+    for n in range(3000):  # 5 minutes off, cooling by 2.4 C a minute
+        noise = sum(random.randint(-1, 1) for _ in range(12))  # 2.8 counts rms
+        assert f.step(adc=NTC.counts(245.0 - n * 0.004) + noise) is None, (n, f.g.fault)
+
+
 def case_reference_channel():
     f = Feed()
     assert f.step(ref=REF + 150) == "adc_ref"
