@@ -48,8 +48,8 @@ from model_training import targets
 FIRST_PUSH_MS = 5000   # the first lever push, virtual ms after boot
 SETTLE_S = SETTLE_MS / 1000
 REFUSED_MS = 1000      # a toaster in fault still in fault this long after the push
-# The colour sensor sees the slices one thermal step (250 ms) late, so a push right after
-# a LOAD would start the toast on a reading of the slices taken out.
+# A push the host could not schedule in time lands this long after "now": a user pushes
+# the lever a moment after putting the slices in.
 LATE_PUSH_MS = 1000
 TOAST_TIMEOUT_S = 120  # wall clock for one toast (a toast takes well under a second)
 ENDS = ("done", "cancelled", "fault")

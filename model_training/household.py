@@ -103,8 +103,7 @@ def toast(device, recording, user, rng):
 
     seen = len(device.truth()["watch"])
     device.control("LOAD start=room")
-    # The colour sensor sees new slices 250 ms late (host/closed_loop.py): the lever goes
-    # down a second after they are in.
+    # The user pushes the lever a moment after putting the slice in.
     demo.wait_until(device, int(device.control("TIME")) + closed_loop.LATE_PUSH_MS)
     up_ms = demo.push_lever(device, user.level)
     # The popped-up slice still browns a little: its colour once settled.

@@ -143,6 +143,28 @@ def test_tcs34725_registers_and_integration_timing():
     t.i2c_write(0x29, bytes([0xE6]))                              # special function: fine
 
 
+def test_the_colour_sensor_sees_fresh_slices_from_the_next_integration():
+    t = Toaster(Scenario(heater_w=1200.0))
+    t.i2c_write(0x29, bytes([0x80 | tcs34725.ATIME, 256 - 24]))   # the firmware's 57.6 ms
+    t.i2c_write(0x29, bytes([0x80 | tcs34725.CONTROL, 0x02]))
+    t.i2c_write(0x29, bytes([0x80 | tcs34725.ENABLE, 0x03]))
+    t.advance(1000)
+    fresh = int.from_bytes(t.colour_registers()[:2], "little")
+    t.press_lever()
+    t.set_output("hold", 1)
+    t.drive(True)
+    t.advance(150000)
+    t.drive(None)
+    t.lift_lever()
+    t.advance(10000)
+    assert t.truth()["delta_e"] > 15
+    toasted = int.from_bytes(t.colour_registers()[:2], "little")
+    t.load_bread()
+    t.advance(100)  # one integration later (the thermal state's 250 ms lag must not show)
+    reloaded = int.from_bytes(t.colour_registers()[:2], "little")
+    assert toasted < 0.8 * fresh and abs(reloaded - fresh) < 0.05 * fresh, (fresh, toasted, reloaded)
+
+
 def test_colour_faults():
     t = Toaster()
     t.i2c_write(0x29, bytes([0x80, 0x03]))

@@ -360,6 +360,11 @@ class Toaster:
             raise ValueError("the carriage is down: lift it before loading bread")
         self.thermal.load([scenario or self.scenario])
         self._lab0 = (scenario or self.scenario).bread_type.lab0
+        # The sensors see the thermal state a step behind; the slices in the slot, though,
+        # change at once: the colour sensor must not see the new bread browned as the old.
+        de = self.thermal.de
+        self._snap_prev = self._snap_prev[:1] + (de,) + self._snap_prev[2:]
+        self._snap_cur = self._snap_cur[:1] + (de,) + self._snap_cur[2:]
         self._log("bread_loaded", bread=(scenario or self.scenario).bread)
 
     # -- MCU inputs ---------------------------------------------------------------------
