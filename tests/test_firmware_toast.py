@@ -14,9 +14,12 @@ from model_training import targets
 
 CUTOFF_C = 250.0
 MAX_TOAST_MS = 360000
-# How far the chamber reading may climb past the cutoff after the heater goes off: the
-# element (about 900 C) keeps radiating for a few seconds.
+# How far the chamber may climb past the cutoff after the heater goes off: the element
+# (about 900 C) keeps radiating for a few seconds.
 OVERSHOOT_C = 10.0
+# What single readings add to that near 250 C: a count is 0.4 C and the ADC's noise 2.5
+# counts rms, so over a minute of samples the highest reads about 3 C above the truth.
+NOISE_C = 3.0
 
 
 def max_temp_c(frames):
@@ -70,7 +73,7 @@ def test_policy_that_never_stops_meets_the_cutoff(micropython):
                 break
         after = dev.until(lambda f: f["kind"] == "T" and int(f["ms"]) > int(end["ms"]) + 60000)
         peak = max_temp_c(frames + after)
-        assert CUTOFF_C <= peak <= CUTOFF_C + OVERSHOOT_C, peak
+        assert CUTOFF_C <= peak <= CUTOFF_C + OVERSHOOT_C + NOISE_C, peak
         assert chamber <= CUTOFF_C + OVERSHOOT_C, chamber
         assert not truth["heater_on"] and not truth["fuse_open"]
         assert truth["outputs"]["buzzer"] == 1  # the overtemp alarm
