@@ -21,7 +21,9 @@ without --fs a temporary folder is used and removed at the end. Resets (watchdog
 machine.reset(), Ctrl-D at the REPL) restart the firmware with the port left open.
 
 Lockstep (the default) runs virtual time as fast as the firmware goes: a toast takes a
-second. --realtime follows the wall clock, for watching and for people. The simulator's
+second, and time waits for a reader of the port that falls behind (one that reads nothing
+for 2 s counts as gone: the firmware then drops frames, as on an unread port). --realtime
+follows the wall clock, for watching and for people. The simulator's
 control socket (lever, dial, faults, truth: hardware/simulator/PROTOCOL.md) is printed
 on stderr."""
 
