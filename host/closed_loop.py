@@ -40,7 +40,6 @@ from dataclasses import asdict, dataclass, field
 from firmware import guard
 from hardware.simulator.scenario import Scenario
 from host import image as image_mod
-from host.errors import ToasterError
 from host.closed_loop_sim import PUSH, SETTLE_MS, SETTLED, Served
 from host.virtual_device import SimulatorError, VirtualDevice
 from model_training import targets

@@ -1,10 +1,8 @@
 """The simulator of a closed-loop evaluation: the simulator's own Server and Toaster, with
 the user's lever pushes at exact virtual times and the toaster watched for the safety
-invariants at every thermal step (250 ms). Served from threads of the evaluating process
+invariants at every thermal step (250 ms), served from threads of the evaluating process
 (Served: a worker has it imported already, where a process of its own would start an
-interpreter and numpy for every toaster unit), or on its own:
-
-    python -m host.closed_loop_sim --socket PATH --scenario JSON [--console-fd FD]
+interpreter and numpy for every toaster unit).
 
 Two user actions, sent as faults through the control role so that the protocol stays the
 simulator's (hardware/simulator/PROTOCOL.md):
@@ -20,12 +18,7 @@ simulator's (hardware/simulator/PROTOCOL.md):
   record so far as "watch".
 """
 
-import argparse
-import json
-import sys
-
-from hardware.simulator.scenario import Scenario
-from hardware.simulator.server import Server, serve
+from hardware.simulator.server import Server
 from hardware.simulator.toaster import Toaster
 from host.virtual_device import SimClient, SimulatorError
 
@@ -128,22 +121,3 @@ class Served:
 
     def last_words(self):
         return ""
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m host.closed_loop_sim")
-    parser.add_argument("--socket", required=True)
-    parser.add_argument("--scenario", required=True, help="Scenario fields as JSON")
-    parser.add_argument("--console-fd", type=int, action="append", default=[],
-                        help="as python -m hardware.simulator's")
-    args = parser.parse_args(argv)
-    scenario = Scenario(**json.loads(args.scenario))
-    try:
-        server = QuietServer(args.socket, toaster=WatchedToaster(scenario),
-                             console_fds=args.console_fd)
-    except ValueError as exc:
-        parser.error(str(exc))
-    return serve(server)
-
-if __name__ == "__main__":
-    sys.exit(main())
