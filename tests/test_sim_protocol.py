@@ -150,6 +150,18 @@ def test_faults_from_control(server):
     assert int(mcu.request("ADC ntc")[3:]) > 150
 
 
+def test_a_stopped_server_leaves_no_threads(tmp_path):
+    # A closed-loop worker serves one simulator after another from its own threads.
+    server = Server(tmp_path / "s.sock", Scenario()).start()
+    mcu = Client(server.path, "mcu")
+    mcu.request("SLEEP 100")
+    server.stop()
+    mcu.close()
+    for thread in server._threads:
+        thread.join(timeout=2)
+    assert not [t for t in server._threads if t.is_alive()]
+
+
 def test_stall_clock_lets_a_hung_firmware_meet_its_watchdog(tmp_path):
     with Server(tmp_path / "s.sock", Scenario(), stall_ms=50) as server:
         ctl = Client(server.path, "control")

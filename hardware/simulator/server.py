@@ -143,6 +143,10 @@ class Server:
     def stop(self):
         self._stop.set()
         try:
+            self._sock.shutdown(socket.SHUT_RDWR)  # wakes the accept loop (close does not)
+        except OSError:
+            pass
+        try:
             self._sock.close()
         except OSError:
             pass
