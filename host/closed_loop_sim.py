@@ -104,7 +104,7 @@ class Served:
     def pace(self, console_fds):
         self._console = tuple(console_fds)
 
-    def start(self, timeout=None):
+    def start(self):
         try:
             self.server = QuietServer(self.path, toaster=WatchedToaster(self.unit),
                                       console_fds=self._console).start()

@@ -3,15 +3,20 @@
 
 Serves one simulated toaster on a Unix-domain socket (hardware/simulator/PROTOCOL.md).
 Prints `ready <path> <t_ms>` on stdout once it accepts connections; runs until SIGINT or
-SIGTERM, then removes the socket.
+SIGTERM, or until the process that started it has gone (checked every second: a lockstep
+toaster left with its firmware would otherwise run on at full speed), then removes the
+socket.
 """
 
 import argparse
 import logging
+import os
+import signal
 import sys
+import threading
 
 from hardware.simulator.options import add_scenario_arguments, scenario_from_args
-from hardware.simulator.server import Server, serve
+from hardware.simulator.server import Server
 
 
 def main(argv=None):
@@ -42,6 +47,25 @@ def main(argv=None):
     except ValueError as exc:
         parser.error(str(exc))
     return serve(server)
+
+
+def serve(server):
+    """Start the server, say `ready <path> <t_ms>` (what the virtual device waits for) and
+    serve until a signal or the parent's end."""
+    parent = os.getppid()
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    try:
+        server.start()
+    except OSError as exc:
+        print("simulator: cannot serve %s: %s" % (server.path, exc.strerror or exc), file=sys.stderr)
+        return 1
+    print("ready %s %d" % (server.path, server.toaster.t_ms), flush=True)
+    while not done.wait(1.0) and os.getppid() == parent:
+        pass
+    server.stop()
+    return 0
 
 
 if __name__ == "__main__":

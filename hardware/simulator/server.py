@@ -13,10 +13,8 @@ import fcntl
 import json
 import logging
 import os
-import signal
 import socket
 import stat
-import sys
 import termios
 import threading
 import time
@@ -627,22 +625,3 @@ class Server:
                 return "ERR timeout"
             self.changed.wait(min(left, 0.05))
 
-
-def serve(server):
-    """Start the server, say `ready <path> <t_ms>` (what the virtual device waits for) and
-    serve until SIGINT or SIGTERM, or until the process that started it has gone: a
-    lockstep toaster left with its firmware would otherwise run on at full speed."""
-    parent = os.getppid()
-    done = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: done.set())
-    try:
-        server.start()
-    except OSError as exc:
-        print("simulator: cannot serve %s: %s" % (server.path, exc.strerror or exc), file=sys.stderr)
-        return 1
-    print("ready %s %d" % (server.path, server.toaster.t_ms), flush=True)
-    while not done.wait(1.0) and os.getppid() == parent:
-        pass
-    server.stop()
-    return 0
