@@ -101,17 +101,11 @@ def test_flash_toast_record_report_export(tmp_path, capsys):
     (toast,) = pyarrow.parquet.read_table(out / "sessions.parquet").to_pylist()
     assert (toast["boot_id"], toast["level"], toast["end_state"], toast["rating"]) == \
         (boot["boot_id"], LEVEL, "done", "dark")
-    assert toast["complete"] and toast["model"] == boot["model"]
-    # Lockstep runs the firmware faster than any serial link: on a busy machine the device
-    # drops frames and counts them. Every frame it did send is in the file.
-    sent = [r for r in sessions.load(out)[-1].records if r["kind"] == "T"]
-    later = [r["dropped"] for r in sessions.read_records(out / sessions.DEVICE_LOG)[0]
-             if r["kind"] == "T"]
-    dropped = sent[-1]["dropped"] - sent[0]["dropped"]
-    assert dropped <= toast["missing"] <= max([sent[-1]["dropped"]] + later) - sent[0]["dropped"]
+    # Lockstep time waits for a recorder that falls behind (console pacing): nothing is lost.
+    assert toast["complete"] and toast["missing"] == 0 and toast["model"] == boot["model"]
     toasting = [t for t in ticks if t["state"] == "toasting"]
     assert len(toasting) == toast["ticks"] - (len(ticks) - len(toasting))
-    # One tick per 100 ms control period while toasting, less what the device dropped.
-    assert abs(len(toasting) + toast["missing"] - toast["duration_s"] * 10) <= 2
+    # One tick per 100 ms control period while toasting.
+    assert abs(len(toasting) - toast["duration_s"] * 10) <= 2
     assert all(t["model"] == boot["model"] and t["boot_id"] == boot["boot_id"] for t in ticks)
     assert browning > 0

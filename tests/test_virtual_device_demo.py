@@ -20,8 +20,8 @@ def test_demo_trains_flashes_toasts_records_and_reports(tmp_path, capsys, microp
     assert [t[0] for t in toasts] == [name for name, _ in demo.SLICES], text
     for _, seconds, de, rating in toasts:
         assert 60 < float(seconds) < 360 and 5 < float(de) < 45, text
-    # Missing frames are the device's (lockstep outruns a busy reader), counted; none damaged.
-    assert re.search(r"telemetry: \d+ frames, \d+ missing, 0 damaged", text), text
+    # The recording starts before the toaster's reset, and lockstep time waits for it.
+    assert re.search(r"telemetry: \d+ frames, 0 missing, 0 damaged", text), text
 
     found = sessions.load(out)
     assert len(found) == 3 and "unknown" not in found[0].path.name
