@@ -20,6 +20,7 @@ lockstep the console is paced: virtual time waits for a reader that falls behind
 a busy host loses nothing; one that stops reading for 2 s no longer holds it.
 """
 
+import array
 import collections
 import errno
 import fcntl
@@ -478,6 +479,8 @@ class VirtualDevice:
         self._output_cond = threading.Condition()
         self._events = None            # the supervisor's control connection
         self._paused = threading.Event()
+        self._taken = threading.Condition()   # guards _read_bytes
+        self._read_bytes = 0           # console bytes read and cut into frames so far
         self._threads = []
 
     # -- life cycle ----------------------------------------------------------------------
@@ -496,6 +499,7 @@ class VirtualDevice:
             (self._rom / "machine.py").write_text(MACHINE)
             if self.console == "pipe":
                 self._wire = PipeWire(self.pipe_size)
+                self._spawn_thread(self._read_pipe, "console-reader")
                 waiting = [self._wire.host_in]
             else:
                 self._wire = PtyWire()
@@ -503,15 +507,12 @@ class VirtualDevice:
                 tty.setraw(slave)
                 self._port_fds = (master, slave)  # the slave stays open: the port persists
                 self.port = os.ttyname(slave)
+                self._bridge = Bridge(master, self._wire.master, watch=self._watch)
+                self._bridge.start()
                 waiting = [self._wire.master, slave]   # for the bridge, for the port's reader
             if self.paced:
                 self.sim.pace(waiting)
             self.sim.start()
-            if self.console == "pipe":
-                self._spawn_thread(self._read_pipe, "console-reader")
-            else:
-                self._bridge = Bridge(self._port_fds[0], self._wire.master, watch=self._watch)
-                self._bridge.start()
             self._events = self.sim.client()   # sees every reset from the first boot on
             self._spawn()
             self._spawn_thread(self._supervise, "firmware-supervisor")
@@ -676,13 +677,33 @@ class VirtualDevice:
                 continue
             if not sel.select(timeout=0.2):
                 continue
-            data = _read(fd, 65536)
+            with self._taken:   # read and cut together, so that sync() sees either both or neither
+                data = _read(fd, 65536)
+                if data:
+                    self._watch(data)
+                    self.frames.data_received(data)
+                    self._read_bytes += len(data)
+                    self._taken.notify_all()
             if data:
-                self._watch(data)
-                self.frames.data_received(data)
                 # Let a few frames gather: each read and wake-up costs more than a frame.
                 time.sleep(READ_GATHER_S)
         sel.close()
+
+    def sync(self, timeout=10.0):
+        """Wait until every frame the firmware wrote to the console before this call is in
+        the queue (next(), until()); DeviceTimeout when the reader does not get there (it is
+        paused, or the queue is full). In lockstep the firmware runs far ahead of the
+        reader: this, not the next frame that arrives, says that nothing is still on its way."""
+        if self.console != "pipe":
+            raise ValueError("sync() reads the pipe console")
+        unread = array.array("i", [0])
+        with self._taken:
+            fcntl.ioctl(self._wire.host_in, termios.FIONREAD, unread)
+            target = self._read_bytes + unread[0]
+            if not self._taken.wait_for(lambda: self._read_bytes >= target or self._stopping,
+                                        timeout):
+                raise DeviceTimeout("the console reader did not catch up within %.1f s%s"
+                                    % (timeout, self._context()))
 
     def pause_reading(self):
         """Stop reading the console, as a host that has gone away (the pipe fills up)."""

@@ -220,6 +220,20 @@ def _running(pid):
     return state != "Z"   # a zombie has ended; reaping it is its new parent's business
 
 
+def test_sync_brings_every_frame_written_so_far(device):
+    # In lockstep the firmware runs far ahead of the reader: after sync() the queue holds
+    # the frame of the last tick that wrote one before the call (idle: every 500 ms).
+    device.expect("T", timeout=20)
+    last = 0
+    for _ in range(20):
+        now = int(device.control("TIME"))
+        device.sync()
+        while device.frames.queue:
+            frame = device.next(0)
+            last = int(frame["ms"]) if frame["kind"] == "T" else last
+        assert last >= now - 600, (now, last)
+
+
 def test_frames_are_queued_up_to_a_bound(micropython, firmware_image):
     with VirtualDevice(image=firmware_image, pipe_size=4096) as dev:
         dev.frames.limit = 50
