@@ -20,12 +20,16 @@ def adc_counts(mv, adc):
     return ops_for(mv).interp(mv, *_transfer(adc["transfer_mv_counts"]))
 
 
-def _transfer(table, _seen={}):
+_TRANSFER = {}   # id(table) -> (table, mV list, counts list)
+
+
+def _transfer(table):
     """The transfer table as (mV, counts) float lists, made once per table."""
-    key = id(table)
-    if key not in _seen or _seen[key][0] is not table:
-        _seen[key] = (table, [float(p[0]) for p in table], [float(p[1]) for p in table])
-    return _seen[key][1:]
+    made = _TRANSFER.get(id(table))
+    if made is None or made[0] is not table:
+        made = _TRANSFER[id(table)] = (table, [float(p[0]) for p in table],
+                                       [float(p[1]) for p in table])
+    return made[1:]
 
 
 def quantise(counts, z, adc):
